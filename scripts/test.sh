@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every test of nexus-go: the README's test command, and what CI runs.
+#   ./scripts/test.sh            all tests
+#   FUZZTIME=2m ./scripts/test.sh   also run each fuzz target for that long
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== Node fixtures (npm ci)"
+if [ ! -d node-fixtures/node_modules/@nexus-js/node-ipc ] || [ node-fixtures/package-lock.json -nt node-fixtures/node_modules/.package-lock.json ]; then
+  (cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== Go modules"
+go mod download
+
+echo "== gofmt / go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node-fixtures/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+
+echo "== golden vectors: regenerate from real Node and compare"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd node-fixtures && node vectors/generate.mjs "$tmp")
+for f in compat/testdata/*.json; do
+  if ! cmp -s "$f" "$tmp/$(basename "$f")"; then
+    echo "golden vector drift in $f (regenerate with: cd node-fixtures && npm run vectors)" >&2
+    diff <(head -c 20000 "$f") <(head -c 20000 "$tmp/$(basename "$f")") | head -40 >&2 || true
+    exit 1
+  fi
+done
+for f in "$tmp"/*.json; do
+  [ -f "compat/testdata/$(basename "$f")" ] || { echo "new vector file $(basename "$f") is not checked in" >&2; exit 1; }
+done
+
+echo "== go test"
+go test -count=1 ./...
+
+echo "== go test -race (short)"
+go test -count=1 -race -short ./...
+
+echo "== fuzz targets (${FUZZTIME:-5s} each)"
+for pkg in ./protocol ./compat; do
+  for target in $(go test -list 'Fuzz.*' "$pkg" | grep '^Fuzz' || true); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-5s}" "$pkg"
+  done
+done
+
+echo "== benchmarks (smoke)"
+go test -run '^$' -bench . -benchtime 200x ./protocol >/dev/null
+
+echo "all tests passed"
