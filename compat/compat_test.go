@@ -163,4 +163,5 @@ func TestIsArrayIndex(t *testing.T) {
 		}
 	}
 }
+
 var pointOne = 0.1
