@@ -74,11 +74,11 @@ func AppendPacket(dst []byte, p Packet) ([]byte, error) {
 	case *ProviderAvailablePacket:
 		dst = appendStrings(append(dst, ','), x.Providers)
 	case *ChunkStartPacket:
-		dst = compat.AppendNumber(append(dst, ','), x.TotalChunks)
+		dst = appendOptNumber(append(dst, ','), x.TotalChunks)
 		dst = x.OriginalMessageID.append(append(dst, ','))
-		dst = compat.AppendNumber(append(dst, ','), x.OriginalMessageType)
+		dst = appendOptNumber(append(dst, ','), x.OriginalMessageType)
 	case *ChunkDataPacket:
-		dst = compat.AppendNumber(append(dst, ','), x.ChunkIndex)
+		dst = appendOptNumber(append(dst, ','), x.ChunkIndex)
 		dst = appendRaw(dst, x.ChunkData)
 	default:
 		return dst, errcode.New(errcode.ProtocolError, "unknown packet type")
@@ -104,6 +104,13 @@ func appendRaw(dst []byte, r Raw) []byte {
 		return append(dst, "null"...)
 	}
 	return append(dst, r...)
+}
+
+func appendOptNumber(dst []byte, f *float64) []byte {
+	if f == nil {
+		return append(dst, "null"...)
+	}
+	return compat.AppendNumber(dst, *f)
 }
 
 func appendNullString(dst []byte, s string) []byte {
@@ -148,6 +155,10 @@ const maxFields = 6
 // path that is not an array of strings, ...) is an E_IPC_PROTOCOL_ERROR whose
 // message says what was wrong.
 func DecodePacket(data []byte, opts *DecodeOptions) (Packet, error) {
+	// JS decodes frames with TextDecoder, which drops a leading BOM.
+	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
+		data = data[3:]
+	}
 	s := scanner{data: data, maxDepth: DefaultMaxDepth}
 	if opts != nil && opts.MaxDepth > 0 {
 		s.maxDepth = opts.MaxDepth
@@ -249,11 +260,7 @@ func (s *scanner) packet() (Packet, error) {
 		case TypeSet:
 			return &SetPacket{ID: id, Target: tg, Value: f.raw(payloadAt)}, nil
 		default:
-			args := f.raw(payloadAt)
-			if args != nil && args[0] != '[' {
-				return nil, protoErr(t, "args is not an array")
-			}
-			return &ApplyPacket{ID: id, Target: tg, Args: args}, nil
+			return &ApplyPacket{ID: id, Target: tg, Args: f.raw(payloadAt)}, nil
 		}
 	case TypeRes:
 		return &ResPacket{ID: id, Result: f.raw(2)}, nil
@@ -267,10 +274,7 @@ func (s *scanner) packet() (Packet, error) {
 		return &ReleasePacket{ID: id, ResourceID: rid}, nil
 	case TypeBatch:
 		raw := f.raw(2)
-		if raw == nil || string(raw) == "null" {
-			return &BatchPacket{ID: id}, nil
-		}
-		if raw[0] != '[' {
+		if raw == nil || raw[0] != '[' {
 			return nil, protoErr(t, "calls is not an array")
 		}
 		sub := scanner{data: raw, maxDepth: s.maxDepth, depth: s.depth + 1}
@@ -392,9 +396,9 @@ func (f *fields) get(i int) []byte {
 	return nil
 }
 
-// raw returns field i as Raw; null and absent are both nil.
+// raw returns field i as Raw: nil when absent, "null" when null.
 func (f *fields) raw(i int) Raw {
-	if b := f.get(i); b != nil && string(b) != "null" {
+	if b := f.get(i); b != nil {
 		return Raw(b)
 	}
 	return nil
@@ -408,13 +412,14 @@ func (f *fields) number(i int) (float64, bool) {
 	return compat.ParseNumber(b), true
 }
 
-// optNumber accepts a number, or null/absent as 0.
-func (f *fields) optNumber(i int) (float64, bool) {
+// optNumber accepts a number, or null/absent as nil.
+func (f *fields) optNumber(i int) (*float64, bool) {
 	b := f.get(i)
 	if b == nil || string(b) == "null" {
-		return 0, true
+		return nil, true
 	}
-	return f.number(i)
+	v, ok := f.number(i)
+	return &v, ok
 }
 
 func (f *fields) id(i int) (ID, error) {

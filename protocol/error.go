@@ -143,6 +143,23 @@ func DecodeValue(raw []byte) (any, error) { return decode(raw, true) }
 // JSON.parse does, without placeholders.
 func DecodeJSON(raw []byte) (any, error) { return decode(raw, false) }
 
+// DecodeArgs decodes the args field of an APPLY as core 1.2.0 does: an
+// absent field is one undefined argument, an array is the argument list,
+// and any other value (null included) is a single argument.
+func DecodeArgs(raw Raw) ([]any, error) {
+	if raw == nil {
+		return []any{Undefined{}}, nil
+	}
+	v, err := DecodeValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := v.([]any); ok {
+		return a, nil
+	}
+	return []any{v}, nil
+}
+
 func decode(raw []byte, revive bool) (any, error) {
 	s := scanner{data: raw, maxDepth: DefaultMaxDepth}
 	v, err := s.value(revive)

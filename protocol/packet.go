@@ -225,16 +225,19 @@ type ProviderAvailablePacket struct {
 // [16,id,totalChunks,originalMessageId,originalMessageType]. 1.2.0 never
 // sends it and ignores it.
 type ChunkStartPacket struct {
-	ID                  ID
-	TotalChunks         float64
-	OriginalMessageID   ID
-	OriginalMessageType float64
+	ID ID
+	// TotalChunks is nil when null.
+	TotalChunks       *float64
+	OriginalMessageID ID
+	// OriginalMessageType is nil when null.
+	OriginalMessageType *float64
 }
 
 // ChunkDataPacket carries one chunk: [17,id,chunkIndex,chunkData].
 type ChunkDataPacket struct {
-	ID         ID
-	ChunkIndex float64
+	ID ID
+	// ChunkIndex is nil when null.
+	ChunkIndex *float64
 	ChunkData  Raw
 }
 

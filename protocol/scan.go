@@ -446,9 +446,8 @@ func revivePlaceholder(str string, maxDepth int) (any, error) {
 	case "U":
 		return Undefined{}, nil
 	case "R":
-		if !hasPayload || payload == "" {
-			return nil, errcode.New(errcode.IPCProtocolError, "resource placeholder without a resource id")
-		}
+		// JS revives "\u0003R" and "\u0003R:" to proxies of an empty id too;
+		// any use of such a Ref fails with E_RESOURCE_NOT_FOUND.
 		return Ref{ID: payload}, nil
 	case "N":
 		if !hasPayload {

@@ -20,6 +20,8 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== golden vectors: regenerate from real Node and compare"
 tmp=$(mktemp -d)
