@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"cmp"
 	"encoding"
 	"encoding/base64"
 	"encoding/json"
@@ -115,7 +116,7 @@ func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 		for k := range x {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys)
+		slices.SortFunc(keys, jsKeyOrder)
 		return e.object(dst, keys, func(i int) any { return x[keys[i]] }, len(keys))
 	case Undefined:
 		if !e.payload {
@@ -124,7 +125,7 @@ func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 		return append(dst, `"\u0003U"`...), nil
 	case Ref:
 		if !e.payload {
-			return dst, e.fail("a resource reference cannot be written inside a Map or Set")
+			return append(dst, "null"...), nil // only reached inside arrays
 		}
 		return e.placeholder(dst, "R:", x.ID), nil
 	case *big.Int:
@@ -270,15 +271,18 @@ var (
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	undefinedType     = reflect.TypeFor[Undefined]()
+	refType           = reflect.TypeFor[Ref]()
 )
 
-// isUndefinedLike reports whether JSON.stringify would skip v in an object:
-// undefined and functions.
+// isUndefinedLike reports whether JSON.stringify would skip v in an object
+// (and write null in an array): undefined, functions, and resources (JS
+// proxies are functions).
 func isUndefinedLike(v reflect.Value) bool {
 	if !v.IsValid() {
 		return false
 	}
-	return v.Type() == undefinedType || v.Kind() == reflect.Func
+	t := v.Type()
+	return t == undefinedType || t == refType || t.Kind() == reflect.Func || t.Implements(resourceType)
 }
 
 func (e *encoder) resource(dst []byte, v reflect.Value) ([]byte, error) {
@@ -400,7 +404,7 @@ func (e *encoder) reflectValue(dst []byte, v reflect.Value) ([]byte, error) {
 			}
 			pairs = append(pairs, pair{k, it.Value().Interface()})
 		}
-		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
+		slices.SortFunc(pairs, func(a, b pair) int { return jsKeyOrder(a.k, b.k) })
 		for _, p := range pairs {
 			keys = append(keys, p.k)
 			vals = append(vals, p.v)
@@ -415,7 +419,7 @@ func (e *encoder) reflectValue(dst []byte, v reflect.Value) ([]byte, error) {
 			if !ok {
 				continue
 			}
-			if f.omitEmpty && fv.IsZero() {
+			if f.omitEmpty && isEmptyValue(fv) {
 				continue
 			}
 			keys = append(keys, f.name)
@@ -424,6 +428,36 @@ func (e *encoder) reflectValue(dst []byte, v reflect.Value) ([]byte, error) {
 		return e.object(dst, keys, func(i int) any { return vals[i] }, len(keys))
 	}
 	return dst, e.fail("Unsupported type \"" + t.String() + "\"")
+}
+
+// jsKeyOrder orders Go map keys as a JS object built from them enumerates:
+// array indexes first by value, then the other keys (sorted, since a Go map
+// has no insertion order).
+func jsKeyOrder(a, b string) int {
+	na, ia := compat.IsArrayIndex(a)
+	nb, ib := compat.IsArrayIndex(b)
+	switch {
+	case ia && ib:
+		return cmp.Compare(na, nb)
+	case ia:
+		return -1
+	case ib:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// isEmptyValue is encoding/json's omitempty test.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
 }
 
 func mapKeyString(k reflect.Value) (string, error) {

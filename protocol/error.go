@@ -60,7 +60,8 @@ func (e *RemoteError) Unwrap() error {
 	return e.Cause
 }
 
-// AppendRemoteError appends e as JSON: name, code, message, then stack and
+// AppendRemoteError appends e as JSON: name (left out when empty), code,
+// message, then stack and
 // cause when present, then context when non-nil — the member order of
 // @nexus-js/core's error serializer (which drops context; nexus-go keeps it
 // for the JS-compatible core error codes that carry one).
@@ -70,7 +71,9 @@ func AppendRemoteError(dst []byte, e *RemoteError) ([]byte, error) {
 
 func (e *RemoteError) object() *Object {
 	o := &Object{}
-	o.Set("name", e.Name)
+	if e.Name != "" {
+		o.Set("name", e.Name)
+	}
 	o.Set("code", e.Code)
 	o.Set("message", e.Message)
 	if e.Stack != "" {

@@ -363,7 +363,6 @@ func (s *scanner) object(revive bool) (any, error) {
 		s.depth--
 		return o, nil
 	}
-	indexKeys := false
 	for {
 		s.ws()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -382,9 +381,6 @@ func (s *scanner) object(revive bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !indexKeys {
-			_, indexKeys = compat.IsArrayIndex(k)
-		}
 		o.Set(k, v) // JSON.parse: a repeated key keeps its first position, last value
 		s.ws()
 		if s.pos < len(s.data) && s.data[s.pos] == ',' {
@@ -394,41 +390,9 @@ func (s *scanner) object(revive bool) (any, error) {
 		if s.pos < len(s.data) && s.data[s.pos] == '}' {
 			s.pos++
 			s.depth--
-			if indexKeys {
-				o.sortIndexKeys()
-			}
 			return o, nil
 		}
 		return nil, s.errorf("expected ',' or '}'")
-	}
-}
-
-// sortIndexKeys moves array-index keys to the front in ascending order,
-// keeping the other keys in insertion order: JS own-key enumeration order.
-func (o *Object) sortIndexKeys() {
-	type kv struct {
-		idx uint32
-		k   string
-		v   any
-	}
-	var idx, rest []kv
-	for i, k := range o.keys {
-		if n, ok := compat.IsArrayIndex(k); ok {
-			idx = append(idx, kv{n, k, o.vals[i]})
-		} else {
-			rest = append(rest, kv{0, k, o.vals[i]})
-		}
-	}
-	// insertion sort: index keys are few in practice
-	for i := 1; i < len(idx); i++ {
-		for j := i; j > 0 && idx[j].idx < idx[j-1].idx; j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
-		}
-	}
-	o.keys, o.vals = o.keys[:0], o.vals[:0]
-	for _, e := range append(idx, rest...) {
-		o.keys = append(o.keys, e.k)
-		o.vals = append(o.vals, e.v)
 	}
 }
 

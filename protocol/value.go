@@ -3,6 +3,9 @@ package protocol
 import (
 	"math"
 	"math/big"
+	"slices"
+
+	"github.com/nexus-interop/nexus-go/compat"
 )
 
 // Undefined is JavaScript's undefined. It travels as the placeholder
@@ -17,9 +20,9 @@ type Ref struct {
 	ID string
 }
 
-// Object is a plain JS object: string keys with values, in JS enumeration
-// order. Decoding puts array-index keys ("0", "1", ...) first in ascending
-// order, as JS does; Set keeps insertion order otherwise. The zero value is
+// Object is a plain JS object: string keys with values, always in JS
+// enumeration order: array-index keys ("0", "1", ...) first in ascending
+// numeric order, then the other keys in insertion order. The zero value is
 // an empty object ready to use.
 type Object struct {
 	keys []string
@@ -58,14 +61,29 @@ func (o *Object) Get(key string) (any, bool) {
 	return nil, false
 }
 
-// Set sets key to v, keeping the position of an existing key and
-// appending a new one.
+// Set sets key to v, keeping the position of an existing key. A new key
+// goes where JS would enumerate it: an array index ("0", "7", ...) among
+// the other array indexes in ascending order, before all other keys; any
+// other key at the end.
 func (o *Object) Set(key string, v any) {
 	for i, k := range o.keys {
 		if k == key {
 			o.vals[i] = v
 			return
 		}
+	}
+	if n, ok := compat.IsArrayIndex(key); ok {
+		at := 0
+		for at < len(o.keys) {
+			m, isIdx := compat.IsArrayIndex(o.keys[at])
+			if !isIdx || m > n {
+				break
+			}
+			at++
+		}
+		o.keys = slices.Insert(o.keys, at, key)
+		o.vals = slices.Insert(o.vals, at, v)
+		return
 	}
 	o.keys = append(o.keys, key)
 	o.vals = append(o.vals, v)

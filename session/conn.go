@@ -1,0 +1,623 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
+)
+
+// Op is the kind of a call.
+type Op uint8
+
+// Call operations.
+const (
+	OpGet   Op = Op(protocol.TypeGet)
+	OpSet   Op = Op(protocol.TypeSet)
+	OpApply Op = Op(protocol.TypeApply)
+)
+
+// String returns "get", "set" or "apply".
+func (o Op) String() string {
+	switch o {
+	case OpGet:
+		return "get"
+	case OpSet:
+		return "set"
+	case OpApply:
+		return "apply"
+	}
+	return "op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Call is an incoming GET, SET or APPLY.
+type Call struct {
+	// Conn is the session the call arrived on.
+	Conn *Conn
+	// Op is the operation.
+	Op Op
+	// ResourceID is the local resource addressed, "" for a service call.
+	ResourceID string
+	// Service is the service token id of a service call (Path[0] on the
+	// wire); "" for a resource call.
+	Service string
+	// Path is the property path below the service or resource.
+	Path []string
+	// Value is the decoded value of a SET.
+	Value any
+	// Args are the decoded arguments of an APPLY.
+	Args []any
+}
+
+// Target is something the peer can call into: a service, or a local
+// resource such as a callback or a referenced object.
+type Target interface {
+	// Invoke serves one call. It runs on its own goroutine; ctx is
+	// cancelled when the session ends. The result is encoded as a payload
+	// (functions in it become resources of this session).
+	Invoke(ctx context.Context, call *Call) (any, error)
+}
+
+// Handler serves service calls (calls with no resource id). It is the
+// daemon's service table; a client usually has none.
+type Handler interface {
+	Target
+}
+
+// Config configures a session. The zero value is usable.
+type Config struct {
+	// Handler serves service calls; nil answers them with
+	// E_RESOURCE_NOT_FOUND.
+	Handler Handler
+	// MaxFrameSize bounds frames both ways; 0 means
+	// protocol.DefaultMaxFrameSize (16 MiB).
+	MaxFrameSize int
+	// MaxInFlight bounds the incoming calls served at once; when it is
+	// reached the reader stops reading until one finishes. 0 means 1024.
+	MaxInFlight int
+	// MaxBuffered bounds the bytes queued for writing before senders
+	// block; 0 means 32 MiB.
+	MaxBuffered int
+	// OnProviders is called (from the reader goroutine; it must not block)
+	// when the peer announces late providers.
+	OnProviders func(providers []string)
+	// OnIdentityUpdate is called (from the reader goroutine; it must not
+	// block) with the raw updates of an IDENTITY_UPDATE. Returning an error
+	// closes the session.
+	OnIdentityUpdate func(updates protocol.Raw) error
+}
+
+// Conn is one Nexus session over a connected byte stream, after pre-auth
+// and handshake. Both sides use it the same way: they send calls with Call
+// and serve the peer's calls through the Handler and local resources. It is
+// safe for concurrent use. One reader goroutine per session decodes frames;
+// writes from concurrent callers are coalesced into as few syscalls as
+// possible.
+type Conn struct {
+	rw     io.ReadWriteCloser
+	fr     *protocol.FrameReader
+	cfg    Config
+	maxFr  int
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// writer
+	wmu     sync.Mutex
+	wcond   *sync.Cond
+	wbuf    []byte
+	spare   []byte
+	writing bool
+	wfailed error
+
+	// requests
+	mu      sync.Mutex
+	nextID  uint64
+	pending map[uint64]chan reply
+	local   map[string]Target // resources we own, by id
+	closed  bool
+
+	sem      chan struct{}
+	handlers sync.WaitGroup
+	readDone chan struct{}
+}
+
+type reply struct {
+	result protocol.Raw
+	err    error
+}
+
+var resourceCounter atomic.Uint64
+
+// nextResourceID returns a process-wide resource id, "res-N" as JS makes
+// them.
+func nextResourceID() string { return "res-" + strconv.FormatUint(resourceCounter.Add(1), 10) }
+
+// New starts a session on rw whose frames are read by fr (which may hold
+// bytes that arrived with the handshake). It starts the reader goroutine;
+// Close stops it.
+func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
+	c := &Conn{rw: rw, fr: fr, cfg: cfg, pending: map[uint64]chan reply{}, local: map[string]Target{}, readDone: make(chan struct{})}
+	c.maxFr = cfg.MaxFrameSize
+	if c.maxFr <= 0 {
+		c.maxFr = protocol.DefaultMaxFrameSize
+	}
+	if c.cfg.MaxInFlight <= 0 {
+		c.cfg.MaxInFlight = 1024
+	}
+	if c.cfg.MaxBuffered <= 0 {
+		c.cfg.MaxBuffered = 32 << 20
+	}
+	c.sem = make(chan struct{}, c.cfg.MaxInFlight)
+	c.wcond = sync.NewCond(&c.wmu)
+	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	go c.readLoop()
+	return c
+}
+
+// Done is closed when the session has ended.
+func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Err returns why the session ended (an E_CONN_CLOSED error), or nil while
+// it is open.
+func (c *Conn) Err() error {
+	if c.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(c.ctx)
+}
+
+// Close ends the session: the socket is closed, every pending call fails
+// with E_CONN_CLOSED, running handlers see their context cancelled, and
+// Close waits for the reader and the handlers to return.
+func (c *Conn) Close() error {
+	c.shutdown(errcode.New(errcode.ConnClosed, "connection closed locally"))
+	<-c.readDone
+	c.handlers.Wait()
+	return nil
+}
+
+// shutdown ends the session once, with cause.
+func (c *Conn) shutdown(cause error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	pending := c.pending
+	c.pending = map[uint64]chan reply{}
+	c.local = map[string]Target{}
+	c.mu.Unlock()
+	c.cancel(cause)
+	_ = c.rw.Close()
+	c.wmu.Lock()
+	c.wfailed = cause
+	c.wcond.Broadcast()
+	c.wmu.Unlock()
+	for _, ch := range pending {
+		ch <- reply{err: cause}
+	}
+}
+
+func (c *Conn) closedErr() error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	return errcode.New(errcode.ConnClosed, "connection closed")
+}
+
+// send frames p and writes it, coalescing with concurrent senders: the
+// first sender to find the writer idle writes everything queued, others
+// only append. Senders block while more than MaxBuffered bytes are queued.
+func (c *Conn) send(p protocol.Packet) error {
+	c.wmu.Lock()
+	for c.wfailed == nil && c.writing && len(c.wbuf) > c.cfg.MaxBuffered {
+		c.wcond.Wait()
+	}
+	if c.wfailed != nil {
+		c.wmu.Unlock()
+		return c.closedErr()
+	}
+	var err error
+	n := len(c.wbuf)
+	c.wbuf, err = protocol.AppendPacketFrame(c.wbuf, p, c.maxFr)
+	if err != nil {
+		c.wbuf = c.wbuf[:n]
+		c.wmu.Unlock()
+		return err
+	}
+	if c.writing {
+		c.wmu.Unlock()
+		return nil
+	}
+	c.writing = true
+	for len(c.wbuf) > 0 && c.wfailed == nil {
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.wmu.Unlock()
+		_, werr := c.rw.Write(buf)
+		c.wmu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		} else {
+			c.spare = nil // do not keep a huge buffer after one big write
+		}
+		c.wcond.Broadcast()
+		if werr != nil {
+			c.writing = false
+			c.wmu.Unlock()
+			cause := errcode.Wrap(errcode.ConnClosed, "write failed", werr)
+			c.shutdown(cause)
+			return c.closedErr()
+		}
+	}
+	c.writing = false
+	c.wmu.Unlock()
+	return nil
+}
+
+// Notify sends a packet that expects no reply (RELEASE,
+// PROVIDER_AVAILABLE, IDENTITY_UPDATE).
+func (c *Conn) Notify(p protocol.Packet) error { return c.send(p) }
+
+// Request sends a GET, SET or APPLY and waits for its reply. payload is the
+// SET value or the APPLY argument list, encoded with this session's
+// resource registration. The result is the raw RES payload; an ERR becomes
+// a *protocol.RemoteError. When ctx ends first, the call is abandoned:
+// nothing is sent (the protocol has no cancel message), and resources in a
+// late reply are released.
+func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload any) (protocol.Raw, error) {
+	var raw protocol.Raw
+	if op != OpGet {
+		var err error
+		raw, err = c.Encode(payload)
+		if err != nil {
+			return nil, err
+		}
+	}
+	ch := make(chan reply, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, c.closedErr()
+	}
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = ch
+	c.mu.Unlock()
+
+	var p protocol.Packet
+	pid := protocol.NumID(float64(id))
+	switch op {
+	case OpGet:
+		p = &protocol.GetPacket{ID: pid, Target: t}
+	case OpSet:
+		p = &protocol.SetPacket{ID: pid, Target: t, Value: raw}
+	default:
+		p = &protocol.ApplyPacket{ID: pid, Target: t, Args: raw}
+	}
+	if err := c.send(p); err != nil {
+		c.forget(id)
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.result, r.err
+	case <-ctx.Done():
+		if c.forget(id) {
+			return nil, ctxError(ctx)
+		}
+		r := <-ch // the reply raced the cancellation: honour it
+		return r.result, r.err
+	}
+}
+
+// forget removes a pending call; false if a reply already claimed it.
+func (c *Conn) forget(id uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.pending[id]; ok {
+		delete(c.pending, id)
+		return true
+	}
+	return false
+}
+
+func ctxError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return errcode.Wrap(errcode.CallTimeout, "call timed out", ctx.Err())
+	}
+	return errcode.Wrap(errcode.CallTimeout, "call cancelled", ctx.Err())
+}
+
+// Encode encodes a payload for this session: functions and
+// protocol.Resource values in it become local resources (see Register).
+func (c *Conn) Encode(v any) (protocol.Raw, error) {
+	b, err := protocol.AppendValue(nil, v, &protocol.EncodeOptions{Resource: c.registerAny})
+	return protocol.Raw(b), err
+}
+
+func (c *Conn) registerAny(v any) (string, error) {
+	t, err := TargetOf(v)
+	if err != nil {
+		return "", err
+	}
+	return c.Register(t)
+}
+
+// Register makes t a resource of this session and returns its id. The peer
+// may call it until it sends RELEASE or the session ends.
+func (c *Conn) Register(t Target) (string, error) {
+	id := nextResourceID()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return "", c.closedErr()
+	}
+	c.local[id] = t
+	return id, nil
+}
+
+// Resources returns the number of local resources the peer holds.
+func (c *Conn) Resources() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.local)
+}
+
+// Release tells the peer that this side no longer holds its resource id.
+func (c *Conn) Release(id string) error {
+	return c.send(&protocol.ReleasePacket{ResourceID: id})
+}
+
+func (c *Conn) readLoop() {
+	defer close(c.readDone)
+	for {
+		b, err := c.fr.ReadFrame()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				c.shutdown(errcode.New(errcode.ConnClosed, "connection closed by peer"))
+			} else if errcode.CodeOf(err) == errcode.IPCProtocolError {
+				c.shutdown(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
+			} else {
+				c.shutdown(errcode.Wrap(errcode.ConnClosed, "connection lost", err))
+			}
+			return
+		}
+		p, err := protocol.DecodePacket(b, nil)
+		if err != nil {
+			c.shutdown(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
+			return
+		}
+		if err := c.dispatch(p); err != nil {
+			c.shutdown(err)
+			return
+		}
+	}
+}
+
+// replyID converts a reply id to the numeric id we sent; JS matches ids
+// strictly, so a string "1" never answers call 1.
+func replyID(id protocol.ID) (uint64, bool) {
+	n, ok := id.Num()
+	if !ok || n < 1 || n != math.Trunc(n) || n > 1<<53 {
+		return 0, false
+	}
+	return uint64(n), true
+}
+
+func (c *Conn) dispatch(p protocol.Packet) error {
+	switch x := p.(type) {
+	case *protocol.ResPacket:
+		c.complete(x.ID, reply{result: x.Result}, x.Result)
+	case *protocol.ErrPacket:
+		var err error
+		if falsy(x.Error) {
+			// A JS caller resolves a call whose error is falsy (with
+			// undefined); do the same.
+			c.complete(x.ID, reply{}, nil)
+			return nil
+		}
+		re, perr := protocol.ParseRemoteError(x.Error)
+		if perr != nil {
+			re = &protocol.RemoteError{Code: string(errcode.Unknown), Message: string(x.Error)}
+		}
+		err = re
+		c.complete(x.ID, reply{err: err}, nil)
+	case *protocol.GetPacket:
+		return c.serve(x.ID, OpGet, x.Target, nil)
+	case *protocol.SetPacket:
+		return c.serve(x.ID, OpSet, x.Target, x.Value)
+	case *protocol.ApplyPacket:
+		return c.serve(x.ID, OpApply, x.Target, x.Args)
+	case *protocol.ReleasePacket:
+		c.mu.Lock()
+		delete(c.local, x.ResourceID)
+		c.mu.Unlock()
+	case *protocol.ProviderAvailablePacket:
+		if c.cfg.OnProviders != nil {
+			c.cfg.OnProviders(x.Providers)
+		}
+	case *protocol.IdentityUpdatePacket:
+		if c.cfg.OnIdentityUpdate != nil {
+			if err := c.cfg.OnIdentityUpdate(x.Updates); err != nil {
+				return err
+			}
+		}
+	default:
+		// BATCH, BATCH_RES and CHUNK_* are ignored, as core 1.2.0 does;
+		// handshake packets after the handshake too.
+	}
+	return nil
+}
+
+// falsy reports whether a JS peer would treat the error field as falsy.
+func falsy(raw protocol.Raw) bool {
+	if raw == nil {
+		return true
+	}
+	v, err := protocol.DecodeJSON(raw)
+	if err != nil {
+		return false
+	}
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case float64:
+		return x == 0 || math.IsNaN(x)
+	case string:
+		return x == ""
+	}
+	return false
+}
+
+// complete hands a reply to its waiting caller. A reply nobody waits for
+// (cancelled, unknown id) is dropped, and resources in it are released so
+// the peer can free them.
+func (c *Conn) complete(id protocol.ID, r reply, result protocol.Raw) {
+	n, ok := replyID(id)
+	var ch chan reply
+	if ok {
+		c.mu.Lock()
+		ch = c.pending[n]
+		delete(c.pending, n)
+		c.mu.Unlock()
+	}
+	if ch != nil {
+		ch <- r
+		return
+	}
+	if result != nil {
+		if v, err := protocol.DecodeValue(result); err == nil {
+			walkRefs(v, func(ref protocol.Ref) { _ = c.Release(ref.ID) })
+		}
+	}
+}
+
+// walkRefs calls f for every resource reference in a decoded value.
+func walkRefs(v any, f func(protocol.Ref)) {
+	switch x := v.(type) {
+	case protocol.Ref:
+		f(x)
+	case []any:
+		for _, e := range x {
+			walkRefs(e, f)
+		}
+	case *protocol.Object:
+		for i := 0; i < x.Len(); i++ {
+			_, e := x.At(i)
+			walkRefs(e, f)
+		}
+	}
+}
+
+// serve runs an incoming call on its own goroutine (it runs user code),
+// bounded by MaxInFlight.
+func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.Raw) error {
+	call := &Call{Conn: c, Op: op, ResourceID: t.ResourceID, Path: t.Path}
+	var target Target
+	if t.ResourceID == "" {
+		if len(t.Path) == 0 {
+			return c.replyErr(id, coreError(errcode.InvalidServicePath, "MessageResourceError", "service call without a service name"))
+		}
+		call.Service, call.Path = t.Path[0], t.Path[1:]
+		if c.cfg.Handler == nil {
+			return c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "no service "+strconv.Quote(call.Service)))
+		}
+		target = c.cfg.Handler
+	} else {
+		c.mu.Lock()
+		target = c.local[t.ResourceID]
+		c.mu.Unlock()
+		if target == nil {
+			return c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" not found"))
+		}
+	}
+	var err error
+	switch op {
+	case OpSet:
+		if payload == nil {
+			call.Value = protocol.Undefined{}
+		} else {
+			call.Value, err = protocol.DecodeValue(payload)
+		}
+		call.Value = c.revive(call.Value)
+	case OpApply:
+		call.Args, err = protocol.DecodeArgs(payload)
+		for i := range call.Args {
+			call.Args[i] = c.revive(call.Args[i])
+		}
+	}
+	if err != nil {
+		return c.replyErr(id, err)
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.ctx.Done():
+		return nil
+	}
+	c.handlers.Add(1)
+	go func() {
+		defer c.handlers.Done()
+		defer func() { <-c.sem }()
+		res, err := invokeSafely(c.ctx, target, call)
+		if id.IsNull() {
+			return // a notification-style call expects no reply
+		}
+		if err != nil {
+			_ = c.replyErr(id, err)
+			return
+		}
+		raw, err := c.Encode(res)
+		if err != nil {
+			_ = c.replyErr(id, err)
+			return
+		}
+		_ = c.send(&protocol.ResPacket{ID: id, Result: raw})
+	}()
+	return nil
+}
+
+// invokeSafely runs a target, turning a panic into an error so that user
+// code cannot crash the process through the peer.
+func invokeSafely(ctx context.Context, t Target, call *Call) (res any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errcode.New(errcode.Unknown, "handler panicked: "+panicString(r))
+		}
+	}()
+	return t.Invoke(ctx, call)
+}
+
+func panicString(r any) string {
+	switch x := r.(type) {
+	case error:
+		return x.Error()
+	case string:
+		return x
+	}
+	return "unknown panic"
+}
+
+// replyErr sends an ERR for id (nothing for a null id).
+func (c *Conn) replyErr(id protocol.ID, err error) error {
+	if id.IsNull() {
+		return nil
+	}
+	b, encErr := protocol.AppendRemoteError(nil, ToRemoteError(err))
+	if encErr != nil {
+		b = []byte(`{"name":"Error","code":"E_UNKNOWN","message":"unserializable error"}`)
+	}
+	if sendErr := c.send(&protocol.ErrPacket{ID: id, Error: b}); sendErr != nil && errcode.CodeOf(sendErr) != errcode.ConnClosed {
+		return nil // an oversized error is dropped, the session goes on
+	}
+	return nil
+}
