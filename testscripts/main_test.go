@@ -1,0 +1,114 @@
+// Package testscripts holds the interop suites: testscript files that
+// start real JS peers from node-fixtures and drive the Go client and daemon
+// against them.
+package testscripts
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"nxc": nxc})
+}
+
+func fixturesDir(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "node-fixtures")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@nexus-js", "node-ipc")); err != nil {
+		t.Fatalf("node-fixtures are not installed (run: cd node-fixtures && npm ci): %v", err)
+	}
+	return dir
+}
+
+// jsRuntime is the JS runtime the suites run peers with: $NEXUS_JS_RUNTIME
+// or node.
+func jsRuntime(t testing.TB) string {
+	rt := os.Getenv("NEXUS_JS_RUNTIME")
+	if rt == "" {
+		rt = "node"
+	}
+	p, err := exec.LookPath(rt)
+	if err != nil {
+		t.Fatalf("JS runtime %q not found: %v", rt, err)
+	}
+	return p
+}
+
+func params(t *testing.T, dir string) testscript.Params {
+	fixtures := fixturesDir(t)
+	js := jsRuntime(t)
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		UpdateScripts:       os.Getenv("NEXUS_UPDATE_SCRIPTS") == "1",
+		Setup: func(env *testscript.Env) error {
+			// A short runtime directory: socket paths must stay under 107 bytes.
+			xdg, err := os.MkdirTemp("/tmp", "nx")
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { os.RemoveAll(xdg) })
+			env.Setenv("XDG_RUNTIME_DIR", xdg)
+			env.Setenv("FIXTURES", fixtures)
+			env.Setenv("JS", js)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitsock": waitSock,
+			"waitfile": waitFile,
+		},
+	}
+}
+
+// waitsock PATH: wait (up to 15 s) until a daemon accepts on PATH;
+// with !, until nobody does.
+func waitSock(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitsock PATH")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			c.Close()
+		}
+		if (err == nil) != neg {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if neg {
+		ts.Fatalf("%s still accepts connections", path)
+	}
+	ts.Fatalf("no daemon on %s after 15s", path)
+}
+
+// waitfile PATH: wait (up to 15 s) until PATH exists.
+func waitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitfile PATH")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 15s", path)
+}
+
+// TestClientInterop runs the Go client against real Node daemons.
+func TestClientInterop(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/client"))
+}
