@@ -4,7 +4,10 @@
 package testscripts
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +60,12 @@ func params(t *testing.T, dir string) testscript.Params {
 			}
 			env.Defer(func() { os.RemoveAll(xdg) })
 			env.Setenv("XDG_RUNTIME_DIR", xdg)
+			// A unique appId suffix for scripts that use the shared
+			// /tmp/nexus-<uid> fallback root.
+			uniq := fmt.Sprintf("%d%04d", os.Getpid(), rand.IntN(10000))
+			env.Setenv("UNIQ", uniq)
+			env.Setenv("UID", strconv.Itoa(os.Getuid()))
+			env.Defer(func() { os.RemoveAll(fmt.Sprintf("/tmp/nexus-%d/nxt-%s", os.Getuid(), uniq)) })
 			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("JS", js)
 			return nil

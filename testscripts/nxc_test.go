@@ -64,6 +64,13 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		case errors.As(err, &re):
 			fmt.Fprintf(stderr, "remote error %s: %s\n", re.Code, re.Message)
+			for c := re.Cause; c != nil; c = c.Cause {
+				fmt.Fprintf(stderr, "caused by %s: %s\n", c.Code, c.Message)
+			}
+			if re.Context != nil {
+				b, _ := jsonform.Format(re.Context)
+				fmt.Fprintf(stderr, "context %s\n", b)
+			}
 			return 1
 		}
 		fmt.Fprintf(stderr, "error %s: %v\n", errcode.CodeOf(err), err)
