@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 

@@ -1,0 +1,222 @@
+package client_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/client"
+	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+// goService is the service of the in-test peer, built on the same session
+// engine the Go daemon uses.
+type goService struct{}
+
+func (goService) Invoke(ctx context.Context, call *session.Call) (any, error) {
+	switch call.Path[0] {
+	case "echo":
+		return call.Args[0], nil
+	case "twice":
+		fn := call.Args[0].(*session.RemoteRef)
+		a, err := fn.Call(ctx, nil, 1)
+		if err != nil {
+			return nil, err
+		}
+		b, err := fn.Call(ctx, nil, 2)
+		return []any{a, b}, err
+	}
+	return nil, errcode.New(errcode.TargetNotCallable, call.Path[0])
+}
+
+// serve runs a minimal peer on a real Unix socket: optional pre-auth, the
+// server handshake, then a session with goService.
+func serve(t *testing.T, token string, reject *protocol.RemoteError) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "nxc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "d.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []*session.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+		os.RemoveAll(dir)
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(nc)
+			if token != "" {
+				line, err := protocol.ReadAuthLine(br, 0)
+				if err != nil {
+					nc.Close()
+					continue
+				}
+				if tok, err := protocol.ParseAuthRequest(line); err != nil || tok != token {
+					nc.Close()
+					continue
+				}
+				nc.Write([]byte(protocol.AuthOKLine))
+			}
+			fr := protocol.NewFrameReader(br, 0)
+			meta := protocol.NewObject("context", compat.DaemonContext, "appId", "goapp", "instance", "default", "pid", 1.0)
+			_, err = session.ServerHandshake(nc, fr, session.Hello{Metadata: meta, Providers: []string{"svc"}},
+				func(*session.Peer) *protocol.RemoteError { return reject }, 0)
+			if err != nil {
+				nc.Close()
+				continue
+			}
+			c := session.New(nc, fr, session.Config{Handler: goService{}})
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	return path
+}
+
+func TestDialCallClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// Close of the client stops every goroutine it started, and the in-test
+	// server's cleanup (which runs first) stops its own.
+	t.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
+		}
+	})
+	path := serve(t, "", nil)
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Target{AppID: "ignored"}, &client.Options{SocketPath: path, AppID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := protocol.Get(c.Daemon(), "appId"); got != "goapp" {
+		t.Fatalf("daemon identity %v", got)
+	}
+	if p := c.Providers(); len(p) != 1 || p[0] != "svc" {
+		t.Fatalf("providers %v", p)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Service("svc").Call(ctx, "echo", i)
+			var n int
+			if err == nil {
+				err = res.Decode(&n)
+			}
+			if err != nil || n != i {
+				t.Errorf("echo %d: %d %v", i, n, err)
+			}
+		}()
+	}
+	wg.Wait()
+	res, err := c.Service("svc").Call(ctx, "twice", func(x int) int { return x * 100 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	if err := res.Decode(&got); err != nil || len(got) != 2 || got[1] != 200 {
+		t.Fatalf("twice: %v %v", got, err)
+	}
+	c.Close()
+	if _, err := c.Service("svc").Call(ctx, "echo", 1); !errors.Is(err, errcode.ConnClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: "/tmp/nexus-go-no-such.sock"})
+	var oserr *net.OpError
+	if !errors.Is(err, errcode.IPCConnectFailed) || !errors.As(err, &oserr) {
+		t.Fatalf("connect failed: %v", err)
+	}
+	if _, err := client.Dial(ctx, client.Target{AppID: ""}, nil); !errors.Is(err, errcode.IPCAddressInvalid) {
+		t.Fatalf("empty appId: %v", err)
+	}
+	_, err = client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{Resolve: func(client.Target) (string, error) { return "", nil }})
+	if !errors.Is(err, errcode.IPCAddressInvalid) {
+		t.Fatalf("unresolved: %v", err)
+	}
+
+	path := serve(t, "tok", nil)
+	if _, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "bad"}); !errors.Is(err, errcode.IPCAuthFailed) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	c, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Facts(); !f.Authenticated || f.AuthMethod != "shared-secret" {
+		t.Fatalf("facts %+v", f)
+	}
+	c.Close()
+
+	path = serve(t, "", &protocol.RemoteError{Code: "E_AUTH_CONNECT_DENIED", Name: "LogicalConnectionAuthDeniedError", Message: "no"})
+	_, err = client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path})
+	var he *session.HandshakeError
+	if !errors.As(err, &he) || !he.Remote || !errors.Is(err, errcode.AuthConnectDenied) || !errors.Is(err, errcode.HandshakeRejected) {
+		t.Fatalf("reject: %v", err)
+	}
+}
+
+// A reply line that is not the ok line is a protocol error.
+func TestMalformedAuthReply(t *testing.T) {
+	dir, _ := os.MkdirTemp("/tmp", "nxc")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "d.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		bufio.NewReader(nc).ReadString('\n')
+		nc.Write([]byte("{\"type\":\"nope\"}\n"))
+		time.Sleep(100 * time.Millisecond)
+	}()
+	_, err = client.Dial(context.Background(), client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "t"})
+	if !errors.Is(err, errcode.IPCProtocolError) {
+		t.Fatalf("got %v", err)
+	}
+}
