@@ -42,6 +42,10 @@ func (goService) Invoke(ctx context.Context, call *session.Call) (any, error) {
 // serve runs a minimal peer on a real Unix socket: optional pre-auth, the
 // server handshake, then a session with goService.
 func serve(t *testing.T, token string, reject *protocol.RemoteError) string {
+	return serveAs(t, "goapp", "default", token, reject)
+}
+
+func serveAs(t *testing.T, appID, instance, token string, reject *protocol.RemoteError) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("/tmp", "nxc")
 	if err != nil {
@@ -87,7 +91,7 @@ func serve(t *testing.T, token string, reject *protocol.RemoteError) string {
 				nc.Write([]byte(protocol.AuthOKLine))
 			}
 			fr := protocol.NewFrameReader(br, 0)
-			meta := protocol.NewObject("context", compat.DaemonContext, "appId", "goapp", "instance", "default", "pid", 1.0)
+			meta := protocol.NewObject("context", compat.DaemonContext, "appId", appID, "instance", instance, "pid", 1.0, "groups", []any{"g-" + instance})
 			_, err = session.ServerHandshake(nc, fr, session.Hello{Metadata: meta, Providers: []string{"svc"}},
 				func(*session.Peer) *protocol.RemoteError { return reject }, 0)
 			if err != nil {
@@ -218,5 +222,57 @@ func TestMalformedAuthReply(t *testing.T) {
 	_, err = client.Dial(context.Background(), client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "t"})
 	if !errors.Is(err, errcode.IPCProtocolError) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPoolAndMatchers(t *testing.T) {
+	paths := map[client.Target]string{
+		{AppID: "a", Instance: "one"}: serveAs(t, "a", "one", "", nil),
+		{AppID: "a", Instance: "two"}: serveAs(t, "a", "two", "", nil),
+	}
+	resolve := func(tg client.Target) (string, error) { return paths[tg], nil }
+	def := client.Target{AppID: "a", Instance: "one"}
+	pool := client.NewPool(&client.Options{Resolve: resolve}, &def)
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	// Select never dials: nothing is open yet.
+	if _, err := pool.Select(ctx, "svc", nil); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+		t.Fatalf("select on empty pool: %v", err)
+	}
+	svc, err := pool.Service(ctx, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, _ := pool.Client(ctx, def)
+	c1again, _ := pool.Client(ctx, client.Target{AppID: "a", Instance: "one"})
+	if c1 != c1again {
+		t.Fatal("the pool did not reuse the session")
+	}
+	if _, err := svc.Call(ctx, "echo", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Client(ctx, client.Target{AppID: "a", Instance: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := pool.Select(ctx, "svc", client.MatchAll(client.MatchDaemon("a"), client.MatchInstance("two")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sel.Call(ctx, "echo", "via two")
+	if err != nil || res.Value() != "via two" {
+		t.Fatalf("%v %v", res.Value(), err)
+	}
+	if _, err := pool.Select(ctx, "svc", client.MatchGroup("g-two")); err != nil {
+		t.Fatalf("group: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	if _, err := pool.Select(short, "svc", client.MatchAny(client.MatchClient("a"), client.MatchDaemon("zzz"))); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+		t.Fatalf("no match: %v", err)
+	}
+	if _, err := pool.Select(short, "missing", nil); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+		t.Fatalf("missing token: %v", err)
 	}
 }

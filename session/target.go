@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -149,4 +150,21 @@ func variadicSlice(t reflect.Type, in []reflect.Value) []reflect.Value {
 		s.Index(i).Set(e)
 	}
 	return []reflect.Value{s}
+}
+
+// Methods returns a service table that dispatches an APPLY on
+// SERVICE.NAME (any service) to methods[NAME]; everything else is
+// E_TARGET_NOT_CALLABLE. It is a small helper for tests and examples; the
+// daemon package has the full service adapter.
+func Methods(methods map[string]Func) Handler { return methodTable(methods) }
+
+type methodTable map[string]Func
+
+func (m methodTable) Invoke(ctx context.Context, call *Call) (any, error) {
+	if len(call.Path) == 1 && call.Op == OpApply {
+		if fn, ok := m[call.Path[0]]; ok {
+			return fn(ctx, call.Args)
+		}
+	}
+	return nil, coreError(errcode.TargetNotCallable, "MessageResourceError", "not callable: "+strings.Join(call.Path, "."))
 }

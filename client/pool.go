@@ -1,0 +1,220 @@
+package client
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
+)
+
+// Matcher chooses peers by their identity metadata. It is the Go form of
+// the node-ipc matchers daemon(appId), client(appId), instance(name) and
+// group(name); combine them with MatchAll and MatchAny.
+type Matcher func(identity *protocol.Object) bool
+
+func str(o *protocol.Object, key string) string {
+	s, _ := protocol.Get(o, key).(string)
+	return s
+}
+
+// MatchDaemon matches a node-ipc daemon with this appId.
+func MatchDaemon(appID string) Matcher {
+	return func(id *protocol.Object) bool {
+		return str(id, "context") == compat.DaemonContext && str(id, "appId") == appID
+	}
+}
+
+// MatchClient matches a node-ipc client with this appId.
+func MatchClient(appID string) Matcher {
+	return func(id *protocol.Object) bool {
+		return str(id, "context") == compat.ClientContext && str(id, "appId") == appID
+	}
+}
+
+// MatchInstance matches a daemon instance ("default" when the identity has
+// none).
+func MatchInstance(name string) Matcher {
+	return func(id *protocol.Object) bool {
+		inst := str(id, "instance")
+		if inst == "" {
+			inst = compat.DefaultInstance
+		}
+		return inst == name
+	}
+}
+
+// MatchGroup matches identities whose "groups" array holds name.
+func MatchGroup(name string) Matcher {
+	return func(id *protocol.Object) bool {
+		groups, _ := protocol.Get(id, "groups").([]any)
+		return slices.Contains(groups, any(name))
+	}
+}
+
+// MatchAll matches when every matcher does.
+func MatchAll(ms ...Matcher) Matcher {
+	return func(id *protocol.Object) bool {
+		for _, m := range ms {
+			if !m(id) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// MatchAny matches when any matcher does.
+func MatchAny(ms ...Matcher) Matcher {
+	return func(id *protocol.Object) bool {
+		for _, m := range ms {
+			if m(id) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Pool keeps one session per daemon target, as a JS client runtime does:
+// Client dials a target on first use and reuses the session while it
+// lives; Service goes to the default target; Select chooses among the
+// sessions already open. It is safe for concurrent use.
+type Pool struct {
+	opts          Options
+	defaultTarget *Target
+
+	mu      sync.Mutex
+	clients map[Target]*Client
+	closed  bool
+}
+
+// NewPool returns a pool whose sessions use opts (nil for defaults) and
+// whose Service method uses defaultTarget (nil for none).
+func NewPool(opts *Options, defaultTarget *Target) *Pool {
+	p := &Pool{clients: map[Target]*Client{}}
+	if opts != nil {
+		p.opts = *opts
+	}
+	if defaultTarget != nil {
+		t := *defaultTarget
+		p.defaultTarget = &t
+	}
+	return p
+}
+
+func normTarget(t Target) Target {
+	t.Instance = t.instance()
+	return t
+}
+
+// Client returns the live session for target, dialing a new one when there
+// is none or the old one has ended.
+func (p *Pool) Client(ctx context.Context, target Target) (*Client, error) {
+	key := normTarget(target)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errcode.New(errcode.ConnClosed, "pool is closed")
+	}
+	if c := p.clients[key]; c != nil && c.Err() == nil {
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	c, err := Dial(ctx, target, &p.opts)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.clients[key]; old != nil && old.Err() == nil {
+		c.Close() // another caller won the race
+		return old, nil
+	}
+	if p.closed {
+		c.Close()
+		return nil, errcode.New(errcode.ConnClosed, "pool is closed")
+	}
+	p.clients[key] = c
+	return c, nil
+}
+
+// Service returns the service token of the default target, dialing it if
+// needed.
+func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
+	if p.defaultTarget == nil {
+		return nil, errcode.New(errcode.UsageInvalid, "the pool has no default target")
+	}
+	c, err := p.Client(ctx, *p.defaultTarget)
+	if err != nil {
+		return nil, err
+	}
+	return c.Service(token), nil
+}
+
+// Select returns the service token on an open session whose daemon
+// identity matches m (nil matches any) and whose catalog provides token.
+// Like JS select(), it never opens a socket; with no match it waits for a
+// session or a late provider until ctx ends
+// (E_SERVICE_ACQUISITION_TIMEOUT).
+func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, error) {
+	for {
+		var waits []<-chan struct{}
+		p.mu.Lock()
+		for _, c := range p.clients {
+			if c.Err() != nil || (m != nil && !m(c.Daemon())) {
+				continue
+			}
+			c.mu.Lock()
+			has, ch := slices.Contains(c.providers, token), c.changed
+			c.mu.Unlock()
+			if has {
+				p.mu.Unlock()
+				return c.Service(token), nil
+			}
+			waits = append(waits, ch)
+		}
+		p.mu.Unlock()
+		if len(waits) == 0 {
+			return nil, errcode.New(errcode.ServiceAcquisitionTimeout, "no open session provides "+token)
+		}
+		// Wait for any candidate's catalog to change, or ctx.
+		woke := make(chan struct{})
+		stop := make(chan struct{})
+		for _, w := range waits {
+			go func() {
+				select {
+				case <-w:
+					select {
+					case woke <- struct{}{}:
+					default:
+					}
+				case <-stop:
+				}
+			}()
+		}
+		select {
+		case <-woke:
+			close(stop)
+		case <-ctx.Done():
+			close(stop)
+			return nil, errcode.Wrap(errcode.ServiceAcquisitionTimeout, "no provider for "+token, ctx.Err())
+		}
+	}
+}
+
+// Close ends every session of the pool.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	cs := p.clients
+	p.clients = map[Target]*Client{}
+	p.mu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+	return nil
+}
