@@ -420,8 +420,8 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		var err error
 		if falsy(x.Error) {
 			// A JS caller resolves a call whose error is falsy (with
-			// undefined); do the same.
-			c.complete(x.ID, reply{}, nil)
+			// null); do the same.
+			c.complete(x.ID, reply{result: protocol.Raw("null")}, nil)
 			return nil
 		}
 		re, perr := protocol.ParseRemoteError(x.Error)
