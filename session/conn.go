@@ -45,7 +45,9 @@ type Call struct {
 	// ResourceID is the local resource addressed, "" for a service call.
 	ResourceID string
 	// Service is the service token id of a service call (Path[0] on the
-	// wire); "" for a resource call.
+	// wire); for a resource call, the service whose call made the resource
+	// ("" for resources made outside a service call, such as callbacks a
+	// client passes).
 	Service string
 	// Path is the property path below the service or resource.
 	Path []string
@@ -84,9 +86,18 @@ type Config struct {
 	// MaxBuffered bounds the bytes queued for writing before senders
 	// block; 0 means 32 MiB.
 	MaxBuffered int
+	// BaseContext is the parent of the context handlers run with (it
+	// carries values such as the daemon's connection); nil means
+	// context.Background(). The handlers' context is also cancelled when the
+	// session ends.
+	BaseContext context.Context
 	// OnProviders is called (from the reader goroutine; it must not block)
 	// when the peer announces late providers.
 	OnProviders func(providers []string)
+	// Authorize, if set, is asked before every incoming call (to a service or
+	// a resource) is run, on the call's goroutine; an error is sent back as
+	// the ERR. The daemon's CanCall policy hooks in here.
+	Authorize func(call *Call) error
 	// OnIdentityUpdate is called (from the reader goroutine; it must not
 	// block) with the raw updates of an IDENTITY_UPDATE. Returning an error
 	// closes the session.
@@ -119,7 +130,7 @@ type Conn struct {
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]chan reply
-	local   map[string]Target // resources we own, by id
+	local   map[string]resource // resources we own, by id
 	closed  bool
 
 	sem      chan struct{}
@@ -142,7 +153,7 @@ func nextResourceID() string { return "res-" + strconv.FormatUint(resourceCounte
 // bytes that arrived with the handshake). It starts the reader goroutine;
 // Close stops it.
 func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
-	c := &Conn{rw: rw, fr: fr, cfg: cfg, pending: map[uint64]chan reply{}, local: map[string]Target{}, readDone: make(chan struct{})}
+	c := &Conn{rw: rw, fr: fr, cfg: cfg, pending: map[uint64]chan reply{}, local: map[string]resource{}, readDone: make(chan struct{})}
 	c.maxFr = cfg.MaxFrameSize
 	if c.maxFr <= 0 {
 		c.maxFr = protocol.DefaultMaxFrameSize
@@ -155,7 +166,11 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	}
 	c.sem = make(chan struct{}, c.cfg.MaxInFlight)
 	c.wcond = sync.NewCond(&c.wmu)
-	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	base := cfg.BaseContext
+	if base == nil {
+		base = context.Background()
+	}
+	c.ctx, c.cancel = context.WithCancelCause(base)
 	go c.readLoop()
 	return c
 }
@@ -192,7 +207,10 @@ func (c *Conn) shutdown(cause error) {
 	c.closed = true
 	pending := c.pending
 	c.pending = map[uint64]chan reply{}
-	c.local = map[string]Target{}
+	for id := range c.local {
+		owners.Delete(id)
+	}
+	c.local = map[string]resource{}
 	c.mu.Unlock()
 	c.cancel(cause)
 	_ = c.rw.Close()
@@ -338,29 +356,47 @@ func ctxError(ctx context.Context) error {
 
 // Encode encodes a payload for this session: functions and
 // protocol.Resource values in it become local resources (see Register).
-func (c *Conn) Encode(v any) (protocol.Raw, error) {
-	b, err := protocol.AppendValue(nil, v, &protocol.EncodeOptions{Resource: c.registerAny})
+func (c *Conn) Encode(v any) (protocol.Raw, error) { return c.EncodeFor(v, "") }
+
+// EncodeFor is Encode for a result of a call to service: resources made
+// from it remember that service, so that later calls on them carry it in
+// Call.Service (and policy can judge them as calls to that service).
+func (c *Conn) EncodeFor(v any, service string) (protocol.Raw, error) {
+	b, err := protocol.AppendValue(nil, v, &protocol.EncodeOptions{Resource: func(v any) (string, error) {
+		t, err := TargetOf(v)
+		if err != nil {
+			return "", err
+		}
+		return c.RegisterFor(t, service)
+	}})
 	return protocol.Raw(b), err
 }
 
-func (c *Conn) registerAny(v any) (string, error) {
-	t, err := TargetOf(v)
-	if err != nil {
-		return "", err
-	}
-	return c.Register(t)
+// resource is a local resource and the service it came from.
+type resource struct {
+	target  Target
+	service string
 }
+
+// owners maps every live local resource id of the process to its session,
+// so that a call naming another session's resource is told
+// E_RESOURCE_ACCESS_DENIED rather than E_RESOURCE_NOT_FOUND, as JS does.
+var owners sync.Map // string -> *Conn
 
 // Register makes t a resource of this session and returns its id. The peer
 // may call it until it sends RELEASE or the session ends.
-func (c *Conn) Register(t Target) (string, error) {
+func (c *Conn) Register(t Target) (string, error) { return c.RegisterFor(t, "") }
+
+// RegisterFor is Register for a resource made by a call to service.
+func (c *Conn) RegisterFor(t Target, service string) (string, error) {
 	id := nextResourceID()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return "", c.closedErr()
 	}
-	c.local[id] = t
+	c.local[id] = resource{target: t, service: service}
+	owners.Store(id, c)
 	return id, nil
 }
 
@@ -438,7 +474,10 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		return c.serve(x.ID, OpApply, x.Target, x.Args)
 	case *protocol.ReleasePacket:
 		c.mu.Lock()
-		delete(c.local, x.ResourceID)
+		if _, ok := c.local[x.ResourceID]; ok {
+			delete(c.local, x.ResourceID)
+			owners.Delete(x.ResourceID)
+		}
 		c.mu.Unlock()
 	case *protocol.ProviderAvailablePacket:
 		if c.cfg.OnProviders != nil {
@@ -535,12 +574,17 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		target = c.cfg.Handler
 	} else {
 		c.mu.Lock()
-		target = c.local[t.ResourceID]
+		res, ok := c.local[t.ResourceID]
 		c.mu.Unlock()
-		if target == nil {
+		if !ok {
+			if owner, found := owners.Load(t.ResourceID); found && owner != c {
+				return c.replyErr(id, coreError(errcode.ResourceAccessDenied, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" belongs to another connection"))
+			}
 			return c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" not found"))
 		}
+		target, call.Service = res.target, res.service
 	}
+
 	var err error
 	switch op {
 	case OpSet:
@@ -568,6 +612,12 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	go func() {
 		defer c.handlers.Done()
 		defer func() { <-c.sem }()
+		if c.cfg.Authorize != nil {
+			if err := c.cfg.Authorize(call); err != nil {
+				_ = c.replyErr(id, err)
+				return
+			}
+		}
 		res, err := invokeSafely(c.ctx, target, call)
 		if id.IsNull() {
 			return // a notification-style call expects no reply
@@ -576,7 +626,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 			_ = c.replyErr(id, err)
 			return
 		}
-		raw, err := c.Encode(res)
+		raw, err := c.EncodeFor(res, call.Service)
 		if err != nil {
 			_ = c.replyErr(id, err)
 			return
@@ -621,3 +671,6 @@ func (c *Conn) replyErr(id protocol.ID, err error) error {
 	}
 	return nil
 }
+
+// InFlight returns the number of incoming calls running now.
+func (c *Conn) InFlight() int { return len(c.sem) }

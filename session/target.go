@@ -81,6 +81,22 @@ func (f *funcTarget) Invoke(ctx context.Context, call *Call) (any, error) {
 	return callFunc(ctx, f.v, f.t, call, call.Args)
 }
 
+// CallFunc calls the Go function fn with decoded arguments, with the
+// conventions of FuncTarget: an optional leading context.Context (and
+// *Call), parameters assigned from args with protocol.Assign (references
+// become Go functions for parameters of function type), and results of
+// nothing, a value, an error, or both.
+func CallFunc(ctx context.Context, fn reflect.Value, call *Call, args []any) (any, error) {
+	if fn.Kind() != reflect.Func {
+		return nil, coreError(errcode.TargetNotCallable, "MessageResourceError", "target is not callable")
+	}
+	t := fn.Type()
+	if t.NumOut() > 2 || (t.NumOut() == 2 && t.Out(1) != errorType) {
+		return nil, errcode.New(errcode.UsageInvalid, "a function may return at most (T, error): "+t.String())
+	}
+	return callFunc(ctx, fn, t, call, args)
+}
+
 // callFunc calls a reflected function with decoded arguments.
 func callFunc(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, args []any) (any, error) {
 	in := make([]reflect.Value, 0, t.NumIn())
@@ -100,7 +116,7 @@ func callFunc(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, 
 			et := pt.Elem()
 			for ; a < len(args); a++ {
 				ev := reflect.New(et)
-				if err := protocol.Assign(ev.Interface(), args[a]); err != nil {
+				if err := assignArg(ctx, ev, args[a]); err != nil {
 					return nil, errcode.Wrap(errcode.ProtocolError, "argument "+strconv.Itoa(a), err)
 				}
 				in = append(in, ev.Elem())
@@ -109,7 +125,7 @@ func callFunc(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, 
 		}
 		pv := reflect.New(pt)
 		if a < len(args) {
-			if err := protocol.Assign(pv.Interface(), args[a]); err != nil {
+			if err := assignArg(ctx, pv, args[a]); err != nil {
 				return nil, errcode.Wrap(errcode.ProtocolError, "argument "+strconv.Itoa(a), err)
 			}
 		}
@@ -167,4 +183,72 @@ func (m methodTable) Invoke(ctx context.Context, call *Call) (any, error) {
 		}
 	}
 	return nil, coreError(errcode.TargetNotCallable, "MessageResourceError", "not callable: "+strings.Join(call.Path, "."))
+}
+
+// assignArg assigns a decoded argument to *pv. A remote reference given for
+// a parameter of function type becomes a Go function that calls it (see
+// RemoteFunc); everything else goes through protocol.Assign.
+func assignArg(ctx context.Context, pv reflect.Value, arg any) error {
+	if ref, ok := arg.(*RemoteRef); ok && pv.Elem().Kind() == reflect.Func {
+		f, err := RemoteFunc(ctx, ref, pv.Elem().Type())
+		if err != nil {
+			return err
+		}
+		pv.Elem().Set(f)
+		return nil
+	}
+	return protocol.Assign(pv.Interface(), arg)
+}
+
+// RemoteFunc makes a Go function of type ft that calls the remote function
+// ref. If ft's first parameter is a context.Context, each call uses it;
+// otherwise calls use ctx. ft may return nothing, a value, an error, or a
+// value and an error; the remote result is assigned to the value with
+// protocol.Assign, and a remote failure is returned as the error (or
+// dropped when ft returns no error).
+func RemoteFunc(ctx context.Context, ref *RemoteRef, ft reflect.Type) (reflect.Value, error) {
+	nout := ft.NumOut()
+	if nout > 2 || (nout == 2 && ft.Out(1) != errorType) {
+		return reflect.Value{}, errcode.New(errcode.UsageInvalid, "a callback type may return at most (T, error): "+ft.String())
+	}
+	return reflect.MakeFunc(ft, func(in []reflect.Value) []reflect.Value {
+		callCtx := ctx
+		args := make([]any, 0, len(in))
+		for i, v := range in {
+			if i == 0 && ft.In(0) == ctxType {
+				if c, ok := v.Interface().(context.Context); ok && c != nil {
+					callCtx = c
+				}
+				continue
+			}
+			if ft.IsVariadic() && i == len(in)-1 {
+				for j := 0; j < v.Len(); j++ {
+					args = append(args, v.Index(j).Interface())
+				}
+				continue
+			}
+			args = append(args, v.Interface())
+		}
+		res, err := ref.Call(callCtx, nil, args...)
+		out := make([]reflect.Value, nout)
+		for i := 0; i < nout; i++ {
+			out[i] = reflect.Zero(ft.Out(i))
+		}
+		errAt := -1
+		if nout > 0 && ft.Out(nout-1) == errorType {
+			errAt = nout - 1
+		}
+		if err == nil && nout > 0 && errAt != 0 {
+			pv := reflect.New(ft.Out(0))
+			if aerr := protocol.Assign(pv.Interface(), res); aerr != nil {
+				err = aerr
+			} else {
+				out[0] = pv.Elem()
+			}
+		}
+		if err != nil && errAt >= 0 {
+			out[errAt] = reflect.ValueOf(&err).Elem()
+		}
+		return out
+	}), nil
 }

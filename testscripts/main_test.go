@@ -19,7 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"nxc": nxc})
+	testscript.Main(m, map[string]func(){"nxc": nxc, "nxd": nxd})
 }
 
 func fixturesDir(t testing.TB) string {
@@ -120,4 +120,9 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 // TestClientInterop runs the Go client against real Node daemons.
 func TestClientInterop(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/client"))
+}
+
+// TestGoGo runs the Go client against the Go daemon.
+func TestGoGo(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/gogo"))
 }

@@ -1,0 +1,498 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+// DefaultHandshakeTimeout is how long a connection may take to complete the
+// handshake (core 1.2.0 uses 30 s).
+const DefaultHandshakeTimeout = 30 * time.Second
+
+// Options configures a Daemon. A nil *Options is not allowed: AppID is
+// required.
+type Options struct {
+	// AppID is the daemon's appId. Required.
+	AppID string
+	// Instance is the daemon instance; "" means "default".
+	Instance string
+	// SocketPath listens on this path instead of the default
+	// $XDG_RUNTIME_DIR/nexus/<appId>/<instance>.sock.
+	SocketPath string
+	// Env is the environment for the default path; nil means the process's.
+	Env *compat.Env
+	// Groups, if set, are sent as "groups" in the identity (a 0.x field).
+	Groups []string
+	// Token enables shared-secret pre-auth; "" disables it.
+	Token string
+	// AuthTimeout bounds pre-auth; 0 means 5 s.
+	AuthTimeout time.Duration
+	// MaxAuthLine bounds the pre-auth line, newline included; 0 means 8 KiB.
+	MaxAuthLine int
+	// HandshakeTimeout bounds the handshake; 0 means 30 s.
+	HandshakeTimeout time.Duration
+	// MaxFrameSize bounds frames both ways; 0 means 16 MiB.
+	MaxFrameSize int
+	// MaxInFlight bounds the calls one connection may have running; 0 means
+	// 1024.
+	MaxInFlight int
+	// Policy decides who may connect and call. The zero Policy allows all.
+	Policy Policy
+	// Logger receives connection and call events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Policy holds the authorization hooks, with core's semantics.
+type Policy struct {
+	// CanConnect decides whether a client may complete the handshake. A
+	// false answer (or a panic) rejects it with E_AUTH_CONNECT_DENIED. nil
+	// allows every client.
+	CanConnect func(c *Conn) bool
+	// CanCall decides whether a client may run a call. service is the
+	// service token (for a call on a resource, the service that made the
+	// resource); path is below the service; op is get, set or apply. A
+	// false answer is an ERR with E_AUTH_CALL_DENIED. nil allows every
+	// call.
+	CanCall func(c *Conn, service string, path []string, op session.Op) bool
+}
+
+// Facts are what the daemon observed about a connection: node-ipc's
+// connection.observed, plus the peer credentials the kernel reports
+// (SO_PEERCRED), which the JS daemon leaves out.
+type Facts struct {
+	// Socket is the socket path.
+	Socket string
+	// Authenticated is true when pre-auth succeeded.
+	Authenticated bool
+	// AuthMethod is "shared-secret" or "none".
+	AuthMethod string
+	// PID, UID and GID are the peer's credentials at connect time; -1 when
+	// the platform does not report them.
+	PID, UID, GID int
+}
+
+// Conn is one client connection as the daemon sees it.
+type Conn struct {
+	d        *Daemon
+	facts    Facts
+	peer     *session.Peer
+	mu       sync.Mutex
+	identity *protocol.Object
+	sess     *session.Conn
+}
+
+// Identity returns the client's identity metadata ({context:
+// "node-ipc-client", appId, pid, ...}), updated by IDENTITY_UPDATE.
+func (c *Conn) Identity() *protocol.Object {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.identity
+}
+
+// Facts returns what the daemon observed about the connection.
+func (c *Conn) Facts() Facts { return c.facts }
+
+// Session returns the underlying session, nil before the handshake ends.
+func (c *Conn) Session() *session.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess
+}
+
+// Daemon serves services to node-ipc clients (Node or Go) on a Unix socket.
+// Create it with New, register services with Provide (before or after
+// Listen), then Listen. It is safe for concurrent use.
+type Daemon struct {
+	opts     Options
+	path     string
+	identity *protocol.Object
+	log      *slog.Logger
+
+	mu        sync.Mutex
+	services  map[string]*service
+	order     []string
+	ln        *net.UnixListener
+	conns     map[*Conn]struct{}
+	pending   map[net.Conn]struct{} // connections still in pre-auth or handshake
+	closed    bool
+	wg        sync.WaitGroup // accept loop and connection setup goroutines
+	acceptErr error
+}
+
+// New checks opts and returns a daemon that is not listening yet. The
+// socket path is resolved now (E_IPC_ADDRESS_INVALID, E_IPC_PATH_TOO_LONG).
+func New(opts *Options) (*Daemon, error) {
+	if opts == nil || opts.AppID == "" {
+		return nil, errcode.New(errcode.IPCAddressInvalid, "Target does not identify a node-ipc daemon: AppID is required")
+	}
+	o := *opts
+	if o.Instance == "" {
+		o.Instance = compat.DefaultInstance
+	}
+	var path string
+	var err error
+	if o.SocketPath != "" {
+		path, err = compat.ValidateSocketPath(o.SocketPath)
+	} else {
+		env := compat.OSEnv()
+		if o.Env != nil {
+			env = *o.Env
+		}
+		path, err = compat.DefaultSocketPath(o.AppID, o.Instance, env)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := protocol.NewObject("context", compat.DaemonContext, "appId", o.AppID, "instance", o.Instance, "pid", float64(os.Getpid()))
+	if len(o.Groups) > 0 {
+		id.Set("groups", o.Groups)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
+}
+
+// Path returns the socket path.
+func (d *Daemon) Path() string { return d.path }
+
+// Identity returns the daemon identity sent in every HANDSHAKE_ACK.
+func (d *Daemon) Identity() *protocol.Object { return d.identity }
+
+// Listen prepares the runtime directory and the socket path with node-ipc's
+// safety rules and starts accepting connections in the background:
+//   - no ancestor of the socket directory may be a symlink; each must be
+//     ours and not group/other-writable unless root-owned (sticky or not
+//     world-writable);
+//   - the directory is created with mode 0700 and must be ours with no
+//     group/other bits (E_IPC_ADDRESS_INVALID otherwise);
+//   - a socket nobody accepts on is removed; a live daemon on the path is
+//     E_IPC_ADDRESS_IN_USE; a regular file or a symlink at the path is never
+//     removed (E_IPC_STALE_SOCKET_CLEANUP_FAILED).
+func (d *Daemon) Listen() error {
+	d.mu.Lock()
+	if d.ln != nil || d.closed {
+		d.mu.Unlock()
+		return errcode.New(errcode.UsageInvalid, "Listen called twice or after Close")
+	}
+	d.mu.Unlock()
+	ln, err := listenUnix(d.path)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.ln = ln
+	d.wg.Add(1)
+	d.mu.Unlock()
+	go d.acceptLoop(ln)
+	d.log.Info("listening", "socket", d.path, "appId", d.opts.AppID, "instance", d.opts.Instance)
+	return nil
+}
+
+func (d *Daemon) acceptLoop(ln *net.UnixListener) {
+	defer d.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := ln.AcceptUnix()
+		if err != nil {
+			d.mu.Lock()
+			closed := d.closed
+			d.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait and retry.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			d.log.Warn("accept failed", "err", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			nc.Close()
+			return
+		}
+		d.pending[nc] = struct{}{}
+		d.wg.Add(1)
+		d.mu.Unlock()
+		go d.setup(nc)
+	}
+}
+
+func peerCred(nc *net.UnixConn) (pid, uid, gid int) {
+	pid, uid, gid = -1, -1, -1
+	raw, err := nc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if err == nil {
+			pid, uid, gid = int(cred.Pid), int(cred.Uid), int(cred.Gid)
+		}
+	})
+	return
+}
+
+// setup runs pre-auth and the handshake for one connection, then hands it
+// to a session.
+func (d *Daemon) setup(nc *net.UnixConn) {
+	defer d.wg.Done()
+	ok := false
+	defer func() {
+		d.mu.Lock()
+		delete(d.pending, nc)
+		d.mu.Unlock()
+		if !ok {
+			nc.Close()
+		}
+	}()
+	c := &Conn{d: d, facts: Facts{Socket: d.path, AuthMethod: "none"}}
+	c.facts.PID, c.facts.UID, c.facts.GID = peerCred(nc)
+	br := bufio.NewReaderSize(nc, 4096)
+
+	if d.opts.Token != "" {
+		timeout := d.opts.AuthTimeout
+		if timeout <= 0 {
+			timeout = protocol.DefaultAuthTimeout
+		}
+		nc.SetDeadline(time.Now().Add(timeout))
+		line, err := protocol.ReadAuthLine(br, d.opts.MaxAuthLine)
+		if err != nil {
+			d.log.Info("pre-auth failed", "pid", c.facts.PID, "err", err)
+			return
+		}
+		tok, err := protocol.ParseAuthRequest(line)
+		if err != nil || subtle.ConstantTimeCompare([]byte(tok), []byte(d.opts.Token)) != 1 {
+			d.log.Info("pre-auth refused", "pid", c.facts.PID)
+			return // closed silently, as JS does
+		}
+		if _, err := nc.Write([]byte(protocol.AuthOKLine)); err != nil {
+			return
+		}
+		c.facts.Authenticated, c.facts.AuthMethod = true, "shared-secret"
+	}
+
+	hs := d.opts.HandshakeTimeout
+	if hs <= 0 {
+		hs = DefaultHandshakeTimeout
+	}
+	nc.SetDeadline(time.Now().Add(hs))
+	fr := protocol.NewFrameReader(br, d.opts.MaxFrameSize)
+	d.mu.Lock()
+	providers := slices.Clone(d.order)
+	d.mu.Unlock()
+	peer, err := session.ServerHandshake(nc, fr, session.Hello{Metadata: d.identity, Providers: providers}, func(p *session.Peer) *protocol.RemoteError {
+		c.peer = p
+		c.identity = p.Identity
+		if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
+			return &protocol.RemoteError{Name: "LogicalConnectionAuthDeniedError", Code: string(errcode.AuthConnectDenied), Message: "connection denied by the daemon's policy"}
+		}
+		return nil
+	}, d.opts.MaxFrameSize)
+	if err != nil {
+		d.log.Info("handshake failed", "pid", c.facts.PID, "err", err)
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	c.peer = peer
+
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	sess := session.New(nc, fr, session.Config{
+		BaseContext:      context.WithValue(context.Background(), connKey{}, c),
+		Handler:          &router{d: d},
+		MaxFrameSize:     d.opts.MaxFrameSize,
+		MaxInFlight:      d.opts.MaxInFlight,
+		Authorize:        func(call *session.Call) error { return d.authorize(c, call) },
+		OnIdentityUpdate: func(u protocol.Raw) error { return d.identityUpdate(c, u) },
+	})
+	c.sess = sess
+	d.conns[c] = struct{}{}
+	// Providers registered between the ACK and now.
+	var late []string
+	for _, p := range d.order {
+		if !slices.Contains(providers, p) {
+			late = append(late, p)
+		}
+	}
+	d.mu.Unlock()
+	ok = true
+	if len(late) > 0 {
+		_ = sess.Notify(&protocol.ProviderAvailablePacket{Providers: late})
+	}
+	d.log.Info("client connected", "appId", protocol.Get(c.identity, "appId"), "pid", c.facts.PID, "uid", c.facts.UID, "authenticated", c.facts.Authenticated)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		<-sess.Done()
+		sess.Close()
+		d.mu.Lock()
+		delete(d.conns, c)
+		d.mu.Unlock()
+		d.log.Info("client disconnected", "appId", protocol.Get(c.identity, "appId"), "pid", c.facts.PID)
+	}()
+}
+
+func safeBool(f func() bool) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f()
+}
+
+func (d *Daemon) authorize(c *Conn, call *session.Call) error {
+	if d.opts.Policy.CanCall == nil {
+		return nil
+	}
+	if !safeBool(func() bool { return d.opts.Policy.CanCall(c, call.Service, call.Path, call.Op) }) {
+		ctx := protocol.NewObject("serviceName", call.Service, "path", call.Path, "operation", call.Op.String())
+		return &protocol.RemoteError{Name: "MessageResourceError", Code: string(errcode.AuthCallDenied), Message: "call denied by the daemon's policy", Context: ctx}
+	}
+	return nil
+}
+
+// identityUpdate applies an IDENTITY_UPDATE and re-checks CanConnect, as
+// core does; a denial closes the connection.
+func (d *Daemon) identityUpdate(c *Conn, updates protocol.Raw) error {
+	v, err := protocol.DecodeJSON(updates)
+	if err != nil {
+		return err
+	}
+	u, ok := v.(*protocol.Object)
+	if !ok {
+		return errcode.New(errcode.ProtocolError, "IDENTITY_UPDATE is not an object")
+	}
+	c.mu.Lock()
+	next := &protocol.Object{}
+	if c.identity != nil {
+		for i := 0; i < c.identity.Len(); i++ {
+			k, val := c.identity.At(i)
+			next.Set(k, val)
+		}
+	}
+	for i := 0; i < u.Len(); i++ {
+		k, val := u.At(i)
+		next.Set(k, val)
+	}
+	c.identity = next
+	c.mu.Unlock()
+	if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
+		return errcode.New(errcode.AuthConnectDenied, "identity update denied by the daemon's policy")
+	}
+	return nil
+}
+
+type connKey struct{}
+
+// ConnFromContext returns the connection a call arrived on, from the
+// context a service method receives; nil outside a call.
+func ConnFromContext(ctx context.Context) *Conn {
+	c, _ := ctx.Value(connKey{}).(*Conn)
+	return c
+}
+
+// Conns returns the connections that completed the handshake.
+func (d *Daemon) Conns() []*Conn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*Conn, 0, len(d.conns))
+	for c := range d.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Close stops listening, removes the socket file, closes every connection
+// (pending calls fail, running handlers see their contexts cancelled) and
+// waits for every goroutine the daemon started.
+func (d *Daemon) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		d.wg.Wait()
+		return nil
+	}
+	d.closed = true
+	ln := d.ln
+	conns := make([]*Conn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	for nc := range d.pending {
+		nc.Close()
+	}
+	d.mu.Unlock()
+	var err error
+	if ln != nil {
+		err = ln.Close() // also unlinks the socket file
+	}
+	for _, c := range conns {
+		c.sess.Close()
+	}
+	d.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and removes the socket file at
+// once, waits until the calls in flight have finished or ctx ends, then
+// closes everything as Close does. It returns ctx's error if the calls did
+// not finish in time.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	ln := d.ln
+	d.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for {
+		busy := false
+		for _, c := range d.Conns() {
+			if c.sess.InFlight() > 0 {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	d.Close()
+	return err
+}

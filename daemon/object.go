@@ -1,0 +1,331 @@
+package daemon
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+// Naming lets a type choose the JS names of its members when the default
+// rule does not fit. NexusNames returns JS name → Go method or field name;
+// listed names replace the default ones for those members.
+type Naming interface {
+	NexusNames() map[string]string
+}
+
+// JSName is the default naming rule between Go and JS member names: the
+// first letter is lowered (Echo ↔ echo, MakeCounter ↔ makeCounter). Names
+// that do not fit (HTTPGet ↔ httpGet) are mapped with Naming, a `json` tag
+// (fields), or by serving a map[string]any.
+func JSName(goName string) string {
+	r, n := utf8.DecodeRuneInString(goName)
+	return string(unicode.ToLower(r)) + goName[n:]
+}
+
+// object adapts a Go value into something Node clients can call: a
+// service, or a value returned by reference. The value may be a pointer to
+// a struct (methods, exported fields as properties, nested values), a
+// map[string]any (the explicit form: funcs are methods, other entries
+// properties), or any value reachable from those.
+type object struct {
+	root    reflect.Value
+	service string
+	mu      *sync.Mutex // guards property reads and writes of this tree
+}
+
+// NexusResource marks a by-reference object as a resource.
+func (o *object) NexusResource() {}
+
+// Ref returns v wrapped so that it travels by reference, like nexus.ref in
+// JS: the client gets "\u0003R:res-N" and calls, reads and writes v's
+// members remotely, with the same rules as a service. Functions need no
+// wrapping: they are always passed by reference.
+func Ref(v any) session.Target {
+	return &object{root: reflect.ValueOf(v), mu: new(sync.Mutex)}
+}
+
+var unsafeSegments = map[string]bool{"__proto__": true, "prototype": true, "constructor": true}
+
+func resourceError(code errcode.Code, msg string, call *session.Call) error {
+	var rid any
+	if call.ResourceID != "" {
+		rid = call.ResourceID
+	}
+	full := call.Path
+	if call.ResourceID == "" {
+		full = append([]string{call.Service}, call.Path...)
+	}
+	return &protocol.RemoteError{Name: "MessageResourceError", Code: string(code), Message: msg,
+		Context: protocol.NewObject("resourceId", rid, "path", full)}
+}
+
+// Invoke serves a GET, SET or APPLY on the object, with core's error codes:
+// E_INVALID_SERVICE_PATH for __proto__, prototype and constructor segments,
+// E_TARGET_NOT_CALLABLE for an APPLY on something that is not a function,
+// E_SET_ON_ROOT for a SET with an empty path. A GET of a missing member is
+// undefined, as in JS.
+func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
+	for _, seg := range call.Path {
+		if unsafeSegments[seg] {
+			return nil, resourceError(errcode.InvalidServicePath, "unsafe path segment "+strconv.Quote(seg), call)
+		}
+	}
+	switch call.Op {
+	case session.OpGet:
+		o.mu.Lock()
+		v, ok := walk(o.root, call.Path)
+		var out any = protocol.Undefined{}
+		if ok {
+			out = export(v)
+		}
+		o.mu.Unlock()
+		return out, nil
+	case session.OpSet:
+		if len(call.Path) == 0 {
+			return nil, resourceError(errcode.SetOnRoot, "cannot set the root of a service or resource", call)
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		parent, ok := walk(o.root, call.Path[:len(call.Path)-1])
+		if !ok {
+			return nil, resourceError(errcode.InvalidServicePath, "no object at "+strings.Join(call.Path[:len(call.Path)-1], "."), call)
+		}
+		if err := setMember(parent, call.Path[len(call.Path)-1], call.Value); err != nil {
+			return nil, resourceError(errcode.InvalidServicePath, err.Error(), call)
+		}
+		return true, nil // what a JS daemon answers
+	default:
+		o.mu.Lock()
+		fn, ok := walk(o.root, call.Path)
+		o.mu.Unlock()
+		for ok && fn.Kind() == reflect.Interface && !fn.IsNil() {
+			fn = fn.Elem()
+		}
+		if !ok || fn.Kind() != reflect.Func || fn.IsNil() {
+			if ok {
+				if t, isTarget := fn.Interface().(session.Target); isTarget {
+					sub := *call
+					sub.Path = nil
+					return t.Invoke(ctx, &sub)
+				}
+			}
+			return nil, resourceError(errcode.TargetNotCallable, "not a function: "+strings.Join(call.Path, "."), call)
+		}
+		res, err := session.CallFunc(ctx, fn, call, call.Args)
+		return res, err
+	}
+}
+
+// export turns a member into the value to encode: methods stay funcs
+// (they become resources), everything else as is.
+func export(v reflect.Value) any {
+	if !v.IsValid() {
+		return protocol.Undefined{}
+	}
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct && !v.Type().Implements(reflect.TypeFor[protocol.Resource]()) {
+		// A whole struct: its fields by value and its methods as resources,
+		// as JS sends a GET of a whole service.
+		return structView(v)
+	}
+	return v.Interface()
+}
+
+// structView lists a struct's properties and methods as a plain object.
+func structView(p reflect.Value) *protocol.Object {
+	o := &protocol.Object{}
+	s := p.Elem()
+	t := s.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := fieldName(f)
+		if name == "-" {
+			continue
+		}
+		o.Set(name, s.Field(i).Interface())
+	}
+	names := methodNames(p.Type())
+	for js, goName := range names {
+		o.Set(js, p.MethodByName(goName).Interface())
+	}
+	return o
+}
+
+func fieldName(f reflect.StructField) string {
+	if tag := f.Tag.Get("json"); tag != "" {
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			return "-"
+		}
+		if name != "" {
+			return name
+		}
+	}
+	return JSName(f.Name)
+}
+
+var methodCache sync.Map // reflect.Type -> map[string]string (JS -> Go)
+
+// methodNames maps JS names to the Go methods of t: JSName of each
+// method, replaced by the names of Naming when t implements it (Naming must
+// not depend on the receiver's state: it is asked on a zero value).
+func methodNames(t reflect.Type) map[string]string {
+	if m, ok := methodCache.Load(t); ok {
+		return m.(map[string]string)
+	}
+	out := map[string]string{}
+	for i := 0; i < t.NumMethod(); i++ {
+		m := t.Method(i)
+		if m.Name == "NexusNames" || m.Name == "NexusResource" {
+			continue
+		}
+		out[JSName(m.Name)] = m.Name
+	}
+	if t.Implements(reflect.TypeFor[Naming]()) {
+		var n Naming
+		if t.Kind() == reflect.Pointer {
+			n = reflect.New(t.Elem()).Interface().(Naming)
+		} else {
+			n = reflect.Zero(t).Interface().(Naming)
+		}
+		for js, goName := range n.NexusNames() {
+			if _, ok := t.MethodByName(goName); ok {
+				delete(out, JSName(goName))
+				out[js] = goName
+			}
+		}
+	}
+	methodCache.Store(t, out)
+	return out
+}
+
+// member returns the member named name of v: a method (bound), a struct
+// field, a map entry, an *protocol.Object member, or a slice element.
+func member(v reflect.Value, name string) (reflect.Value, bool) {
+	if !v.IsValid() {
+		return reflect.Value{}, false
+	}
+	// Methods are looked up on the value as given (pointer receivers too).
+	if v.Kind() != reflect.Interface || !v.IsNil() {
+		t := v.Type()
+		if goName, ok := methodNames(t)[name]; ok {
+			return v.MethodByName(goName), true
+		}
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return reflect.Value{}, false
+		}
+		v = v.Elem()
+		if goName, ok := methodNames(v.Type())[name]; ok && v.CanAddr() {
+			return v.Addr().MethodByName(goName), true
+		} else if ok {
+			return v.MethodByName(goName), true
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if o, ok := v.Addr().Interface().(*protocol.Object); ok {
+			val, found := o.Get(name)
+			return reflect.ValueOf(&val).Elem(), found
+		}
+		t := v.Type()
+		if n, ok := namingOf(v); ok {
+			if goName, found := n[name]; found {
+				if f := v.FieldByName(goName); f.IsValid() {
+					return f, true
+				}
+			}
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.IsExported() && fieldName(f) == name {
+				return v.Field(i), true
+			}
+		}
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return reflect.Value{}, false
+		}
+		e := v.MapIndex(reflect.ValueOf(name).Convert(v.Type().Key()))
+		return e, e.IsValid()
+	case reflect.Slice, reflect.Array:
+		i, err := strconv.Atoi(name)
+		if err != nil || i < 0 || i >= v.Len() || strconv.Itoa(i) != name {
+			return reflect.Value{}, false
+		}
+		return v.Index(i), true
+	}
+	return reflect.Value{}, false
+}
+
+func namingOf(v reflect.Value) (map[string]string, bool) {
+	if v.CanAddr() {
+		if n, ok := v.Addr().Interface().(Naming); ok {
+			return n.NexusNames(), true
+		}
+	}
+	if n, ok := v.Interface().(Naming); ok {
+		return n.NexusNames(), true
+	}
+	return nil, false
+}
+
+func walk(v reflect.Value, path []string) (reflect.Value, bool) {
+	for _, seg := range path {
+		var ok bool
+		if v, ok = member(v, seg); !ok {
+			return reflect.Value{}, false
+		}
+	}
+	return v, v.IsValid()
+}
+
+// setMember writes a property: an exported struct field or a map entry,
+// with the value converted by protocol.Assign.
+func setMember(parent reflect.Value, name string, value any) error {
+	for parent.Kind() == reflect.Pointer || parent.Kind() == reflect.Interface {
+		if parent.IsNil() {
+			return errcode.New(errcode.InvalidServicePath, "cannot set "+name+" on nil")
+		}
+		parent = parent.Elem()
+	}
+	switch parent.Kind() {
+	case reflect.Struct:
+		if o, ok := parent.Addr().Interface().(*protocol.Object); ok {
+			o.Set(name, value)
+			return nil
+		}
+		f, ok := member(parent, name)
+		if !ok || !f.CanSet() {
+			return errcode.New(errcode.InvalidServicePath, "no settable property "+strconv.Quote(name))
+		}
+		pv := reflect.New(f.Type())
+		if err := protocol.Assign(pv.Interface(), value); err != nil {
+			return err
+		}
+		f.Set(pv.Elem())
+		return nil
+	case reflect.Map:
+		if parent.Type().Key().Kind() != reflect.String {
+			return errcode.New(errcode.InvalidServicePath, "no settable property "+strconv.Quote(name))
+		}
+		pv := reflect.New(parent.Type().Elem())
+		if err := protocol.Assign(pv.Interface(), value); err != nil {
+			return err
+		}
+		parent.SetMapIndex(reflect.ValueOf(name).Convert(parent.Type().Key()), pv.Elem())
+		return nil
+	}
+	return errcode.New(errcode.InvalidServicePath, "no settable property "+strconv.Quote(name))
+}

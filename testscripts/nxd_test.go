@@ -1,0 +1,78 @@
+package testscripts
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/daemon"
+	"github.com/nexus-interop/nexus-go/internal/demo"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+// nxd is the Go daemon as a test command, with the same flags and services
+// as node-fixtures/peers/daemon.mjs:
+//
+//	nxd --app APP [--instance NAME] [--socket PATH] [--token-env VAR]
+//	    [--deny-connect] [--deny-call SERVICE] [--late SERVICE:MS]
+//
+// It prints "READY <socket path>" once listening and stops on SIGINT or
+// SIGTERM (removing the socket file).
+func nxd() { os.Exit(nxdMain(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func nxdMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nxd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	app := fs.String("app", "", "appId")
+	instance := fs.String("instance", "", "instance")
+	socket := fs.String("socket", "", "socket path")
+	tokenEnv := fs.String("token-env", "", "token variable")
+	denyConnect := fs.Bool("deny-connect", false, "deny every connection")
+	denyCall := fs.String("deny-call", "", "deny calls to this service")
+	late := fs.String("late", "", "SERVICE:MS provide a service later")
+	if err := fs.Parse(args); err != nil {
+		return 64
+	}
+	opts := &daemon.Options{AppID: *app, Instance: *instance, SocketPath: *socket,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	if *tokenEnv != "" {
+		opts.Token = os.Getenv(*tokenEnv)
+	}
+	if *denyConnect {
+		opts.Policy.CanConnect = func(*daemon.Conn) bool { return false }
+	}
+	opts.Policy.CanCall = func(c *daemon.Conn, service string, path []string, op session.Op) bool {
+		return service != "locked" && service != *denyCall
+	}
+	d, err := daemon.New(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	d.Provide("demo", &demo.Service{})
+	d.Provide("locked", map[string]any{"hello": func() string { return "hi" }})
+	if err := d.Listen(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *late != "" {
+		name, ms, _ := strings.Cut(*late, ":")
+		var n int
+		fmt.Sscan(ms, &n)
+		time.AfterFunc(time.Duration(n)*time.Millisecond, func() {
+			d.Provide(name, map[string]any{"hello": func() string { return "hello from " + name }})
+		})
+	}
+	fmt.Fprintf(stdout, "READY %s\n", d.Path())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	d.Close()
+	return 0
+}
