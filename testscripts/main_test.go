@@ -126,3 +126,8 @@ func TestClientInterop(t *testing.T) {
 func TestGoGo(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/gogo"))
 }
+
+// TestDaemonInterop runs real Node clients against the Go daemon.
+func TestDaemonInterop(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/daemon"))
+}

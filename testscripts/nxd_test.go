@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,15 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Provide("demo", &demo.Service{})
 	d.Provide("locked", map[string]any{"hello": func() string { return "hi" }})
+	d.Provide("admin", map[string]any{"stats": func() map[string]int {
+		st := map[string]int{"conns": 0, "inflight": 0, "resources": 0, "goroutines": runtime.NumGoroutine()}
+		for _, c := range d.Conns() {
+			st["conns"]++
+			st["inflight"] += c.Session().InFlight()
+			st["resources"] += c.Session().Resources()
+		}
+		return st
+	}})
 	if err := d.Listen(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
