@@ -98,7 +98,9 @@ func (c *Counter) Increment() float64 {
 }
 
 // MakeCounter returns a reference to a counter starting at start.
-func (s *Service) MakeCounter(start float64) session.Target { return daemon.Ref(&Counter{Value: start}) }
+func (s *Service) MakeCounter(start float64) session.Target {
+	return daemon.Ref(&Counter{Value: start})
+}
 
 // Sleep resolves after ms milliseconds (or when the client goes away) and
 // returns ms.
