@@ -145,6 +145,14 @@ func structView(p reflect.Value) *protocol.Object {
 	t := s.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Tag.Get("json") == "" && s.Field(i).Kind() == reflect.Struct && s.Field(i).CanAddr() {
+			inner := structView(s.Field(i).Addr())
+			for j := 0; j < inner.Len(); j++ {
+				k, v := inner.At(j)
+				o.Set(k, v)
+			}
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -249,6 +257,14 @@ func member(v reflect.Value, name string) (reflect.Value, bool) {
 		}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				// fields of embedded structs are promoted, as in Go and
+				// encoding/json
+				if m, ok := member(v.Field(i), name); ok {
+					return m, true
+				}
+				continue
+			}
 			if f.IsExported() && fieldName(f) == name {
 				return v.Field(i), true
 			}

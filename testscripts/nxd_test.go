@@ -56,7 +56,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	d.Provide("demo", &demo.Service{})
+	d.Provide("demo", &demo.Testkit{})
 	d.Provide("locked", map[string]any{"hello": func() string { return "hi" }})
 	d.Provide("admin", map[string]any{"stats": func() map[string]int {
 		st := map[string]int{"conns": 0, "inflight": 0, "resources": 0, "goroutines": runtime.NumGoroutine()}

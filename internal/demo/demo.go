@@ -1,6 +1,8 @@
-// Package demo is the built-in "demo" service of `nexusctl serve` and of
-// the Go test daemon: the same surface as node-fixtures/peers/daemon.mjs,
-// so that both daemons can be driven by the same clients.
+// Package demo is the built-in "demo" service of `nexusctl serve` (Service:
+// echo, add, callback, fail, counter, makeCounter, sleep, whoami) and, with
+// the test helpers of Testkit, of the Go test daemon: the same surface as
+// node-fixtures/peers/daemon.mjs, so that both daemons can be driven by
+// the same clients.
 package demo
 
 import (
@@ -19,7 +21,6 @@ import (
 
 // Service is the demo service. Counter is a property clients get and set.
 type Service struct {
-	mu      sync.Mutex
 	Counter float64 `json:"counter"`
 }
 
@@ -44,7 +45,7 @@ func (s *Service) Callback(ctx context.Context, fn *session.RemoteRef, n int) ([
 }
 
 // CallbackParallel calls fn(i) for i = 0..n-1 at once.
-func (s *Service) CallbackParallel(ctx context.Context, fn *session.RemoteRef, n int) ([]any, error) {
+func (s *Testkit) CallbackParallel(ctx context.Context, fn *session.RemoteRef, n int) ([]any, error) {
 	out := make([]any, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -60,7 +61,7 @@ func (s *Service) CallbackParallel(ctx context.Context, fn *session.RemoteRef, n
 }
 
 // CallbackCatch calls fn("x") and reports how it failed, if it did.
-func (s *Service) CallbackCatch(ctx context.Context, fn func(context.Context, string) (any, error)) *protocol.Object {
+func (s *Testkit) CallbackCatch(ctx context.Context, fn func(context.Context, string) (any, error)) *protocol.Object {
 	v, err := fn(ctx, "x")
 	if err == nil {
 		return protocol.NewObject("ok", v)
@@ -81,7 +82,14 @@ func (s *Service) CallbackCatch(ctx context.Context, fn func(context.Context, st
 func (s *Service) Fail(code, message string) error { return errcode.New(errcode.Code(code), message) }
 
 // FailPlain fails with an error that has no code (E_UNKNOWN on the wire).
-func (s *Service) FailPlain(message string) error { return errors.New(message) }
+func (s *Testkit) FailPlain(message string) error { return errors.New(message) }
+
+// Testkit is the demo service plus the helpers the interop tests use
+// (callbackParallel, callbackCatch, failPlain, types, describe), the same
+// as the Node fixture daemon's "demo" service.
+type Testkit struct {
+	Service
+}
 
 // Counter is the object makeCounter returns by reference.
 type Counter struct {
@@ -127,7 +135,7 @@ func (s *Service) Whoami(ctx context.Context) *protocol.Object {
 }
 
 // Types returns values of every JS-only kind.
-func (s *Service) Types() *protocol.Object {
+func (s *Testkit) Types() *protocol.Object {
 	big, _ := new(big.Int).SetString("12345678901234567890", 10)
 	return protocol.NewObject(
 		"map", protocol.NewMap("a", 1, 2, "b"),
@@ -142,7 +150,7 @@ func (s *Service) Types() *protocol.Object {
 
 // Describe reports how each argument arrived, in the same words as the
 // Node fixture daemon.
-func (s *Service) Describe(xs ...any) []string {
+func (s *Testkit) Describe(xs ...any) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
 		out[i] = describe(x)
