@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/client"
+	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/internal/jsonform"
+	"github.com/nexus-interop/nexus-go/protocol"
+)
+
+// readArg reads one ARG: JSON text, @FILE, or - for stdin.
+func (e *env) readArg(a string) (any, error) {
+	var text []byte
+	switch {
+	case a == "-":
+		b, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return nil, err
+		}
+		text = b
+	case strings.HasPrefix(a, "@"):
+		b, err := os.ReadFile(a[1:])
+		if err != nil {
+			return nil, err
+		}
+		text = b
+	default:
+		text = []byte(a)
+	}
+	v, err := jsonform.Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("argument %q is not JSON: %v", clip(a), err)
+	}
+	return v, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func (e *env) printValue(v any) int {
+	b, err := jsonform.Format(v)
+	if err != nil {
+		return e.fail(err)
+	}
+	fmt.Fprintln(e.stdout, string(b))
+	return ExitOK
+}
+
+func runCall(e *env) int { return callLike(e, "call") }
+func runGet(e *env) int  { return callLike(e, "get") }
+func runSet(e *env) int  { return callLike(e, "set") }
+
+func callLike(e *env, op string) int {
+	// Check the argument count before connecting.
+	n := len(e.args)
+	if e.flags["socket"] == "" {
+		n--
+	}
+	switch {
+	case op == "call" && n < 2, op == "get" && n != 2, op == "set" && n != 3:
+		fmt.Fprintf(e.stderr, "nexusctl %s: wrong number of arguments\nusage: %s\n", op, findCommand(op).usage)
+		return ExitUsage
+	}
+	c, ctx, cancel, rest, code := e.dial()
+	if c == nil {
+		return code
+	}
+	defer cancel()
+	defer c.Close()
+	svc := c.Service(rest[0])
+	args := make([]any, 0, len(rest))
+	from := 2
+	if op == "get" {
+		from = len(rest)
+	}
+	for _, a := range rest[from:] {
+		v, err := e.readArg(a)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", op, err)
+			return ExitUsage
+		}
+		args = append(args, v)
+	}
+	var res client.Result
+	var err error
+	switch op {
+	case "call":
+		res, err = svc.Call(ctx, rest[1], args...)
+	case "get":
+		res, err = svc.Get(ctx, rest[1])
+	case "set":
+		if err = svc.Set(ctx, rest[1], args[0]); err == nil {
+			return ExitOK
+		}
+	}
+	if err != nil {
+		return e.fail(err)
+	}
+	return e.printValue(res.Value())
+}
+
+func runInfo(e *env) int {
+	c, _, cancel, rest, code := e.dial()
+	if c == nil {
+		return code
+	}
+	defer cancel()
+	defer c.Close()
+	if len(rest) != 0 {
+		fmt.Fprintf(e.stderr, "nexusctl info: unexpected arguments %q\n", rest)
+		return ExitUsage
+	}
+	f := c.Facts()
+	if e.bools["json"] {
+		v := protocol.NewObject("daemon", c.Daemon(), "providers", toAny(c.Providers()),
+			"facts", protocol.NewObject("socket", f.Socket, "authenticated", f.Authenticated, "authMethod", f.AuthMethod))
+		return e.printValue(v)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	id := c.Daemon()
+	for i := 0; id != nil && i < id.Len(); i++ {
+		k, v := id.At(i)
+		b, _ := jsonform.Format(v)
+		val := string(b)
+		if s, ok := v.(string); ok {
+			val = s
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", k), val)
+	}
+	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "providers"), strings.Join(c.Providers(), ", "))
+	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "socket"), f.Socket)
+	fmt.Fprintf(tw, "%s\t%s (%s)\n", e.paint("1", "authenticated"), strconv.FormatBool(f.Authenticated), f.AuthMethod)
+	tw.Flush()
+	return ExitOK
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// socketEntry is one socket found by ls.
+type socketEntry struct {
+	root, app, instance, path, state string
+	identity                         *protocol.Object
+	providers                        []string
+	probeErr                         string
+}
+
+// runtimeRoots returns the roots ls scans: what JS would use with the
+// current environment first, then the other one if it exists.
+func runtimeRoots() []string {
+	var roots []string
+	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		roots = append(roots, compat.RuntimeRoot(compat.Env{XDGRuntimeDir: x}))
+	}
+	roots = append(roots, compat.RuntimeRoot(compat.Env{UID: os.Getuid()}))
+	return roots
+}
+
+func scan() []socketEntry {
+	var out []socketEntry
+	for _, root := range runtimeRoots() {
+		apps, err := os.ReadDir(root)
+		if err != nil {
+			continue
+		}
+		for _, app := range apps {
+			if !app.IsDir() {
+				continue
+			}
+			files, err := os.ReadDir(filepath.Join(root, app.Name()))
+			if err != nil {
+				continue
+			}
+			for _, f := range files {
+				if !strings.HasSuffix(f.Name(), ".sock") || f.Type()&os.ModeSocket == 0 {
+					continue
+				}
+				p := filepath.Join(root, app.Name(), f.Name())
+				ent := socketEntry{root: root, app: app.Name(), instance: strings.TrimSuffix(f.Name(), ".sock"), path: p, state: "stale"}
+				if nc, err := net.DialTimeout("unix", p, time.Second); err == nil {
+					nc.Close()
+					ent.state = "live"
+				}
+				out = append(out, ent)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
+func runLs(e *env) int {
+	if len(e.args) != 0 {
+		fmt.Fprintf(e.stderr, "nexusctl ls: unexpected arguments %q\n", e.args)
+		return ExitUsage
+	}
+	entries := scan()
+	if e.bools["probe"] {
+		d, err := e.timeout()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nexusctl: --timeout: %v\n", err)
+			return ExitUsage
+		}
+		_, opts, _, err := (&env{flags: map[string]string{"socket": "x", "token-env": e.flags["token-env"], "app-id": e.flags["app-id"]}}).target()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nexusctl: %v\n", err)
+			return ExitUsage
+		}
+		for i := range entries {
+			if entries[i].state != "live" {
+				continue
+			}
+			o := *opts
+			o.SocketPath = entries[i].path
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			c, err := client.Dial(ctx, client.Target{AppID: entries[i].app}, &o)
+			cancel()
+			if err != nil {
+				entries[i].probeErr = err.Error()
+				continue
+			}
+			entries[i].identity, entries[i].providers = c.Daemon(), c.Providers()
+			c.Close()
+		}
+	}
+	if e.bools["json"] {
+		list := make([]any, 0, len(entries))
+		for _, en := range entries {
+			o := protocol.NewObject("appId", en.app, "instance", en.instance, "path", en.path, "state", en.state)
+			if e.bools["probe"] {
+				if en.identity != nil {
+					o.Set("daemon", en.identity)
+					o.Set("providers", toAny(en.providers))
+				}
+				if en.probeErr != "" {
+					o.Set("error", en.probeErr)
+				}
+			}
+			list = append(list, o)
+		}
+		return e.printValue(list)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	head := "APP\tINSTANCE\tSTATE\tPATH"
+	if e.bools["probe"] {
+		head += "\tPID\tPROVIDERS"
+	}
+	fmt.Fprintln(tw, e.paint("1", head))
+	for _, en := range entries {
+		state := en.state
+		if state == "live" {
+			state = e.paint("32", state)
+		} else {
+			state = e.paint("33", state)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", en.app, en.instance, state, en.path)
+		if e.bools["probe"] {
+			switch {
+			case en.identity != nil:
+				pid, _ := jsonform.Format(protocol.Get(en.identity, "pid"))
+				line += fmt.Sprintf("\t%s\t%s", pid, strings.Join(en.providers, ","))
+			case en.probeErr != "":
+				line += "\t-\t" + e.paint("31", en.probeErr)
+			default:
+				line += "\t-\t-"
+			}
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	return ExitOK
+}

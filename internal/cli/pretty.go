@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+
+// pretty formats a decoded payload value the way a JS console would:
+// Map(1) {"a" => 1}, Set(2) {1, 2}, 12n, undefined, ƒ res-3.
+func pretty(v any) string {
+	var b strings.Builder
+	prettyTo(&b, v, 0)
+	return b.String()
+}
+
+func prettyTo(b *strings.Builder, v any, depth int) {
+	if depth > 20 {
+		b.WriteString("…")
+		return
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case protocol.Undefined:
+		b.WriteString("undefined")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case float64:
+		if x != x {
+			b.WriteString("NaN")
+		} else {
+			b.WriteString(compat.FormatNumber(x))
+		}
+	case string:
+		if len(x) > 200 {
+			b.Write(compat.AppendString(nil, x[:120]))
+			b.WriteString("…(" + strconv.Itoa(len(x)) + " bytes)")
+			return
+		}
+		b.Write(compat.AppendString(nil, x))
+	case *big.Int:
+		b.WriteString(x.String() + "n")
+	case protocol.Ref:
+		b.WriteString("ƒ " + x.ID)
+	case *session.RemoteRef:
+		b.WriteString("ƒ " + x.ID())
+	case []any:
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			prettyTo(b, e, depth+1)
+		}
+		b.WriteString("]")
+	case *protocol.Object:
+		b.WriteString("{")
+		for i := 0; i < x.Len(); i++ {
+			k, e := x.At(i)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if identRE.MatchString(k) {
+				b.WriteString(k)
+			} else {
+				b.Write(compat.AppendString(nil, k))
+			}
+			b.WriteString(": ")
+			prettyTo(b, e, depth+1)
+		}
+		b.WriteString("}")
+	case *protocol.Map:
+		b.WriteString("Map(" + strconv.Itoa(x.Len()) + ") {")
+		for i := 0; i < x.Len(); i++ {
+			k, e := x.At(i)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			prettyTo(b, k, depth+1)
+			b.WriteString(" => ")
+			prettyTo(b, e, depth+1)
+		}
+		b.WriteString("}")
+	case *protocol.Set:
+		b.WriteString("Set(" + strconv.Itoa(x.Len()) + ") {")
+		for i, e := range x.Values() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			prettyTo(b, e, depth+1)
+		}
+		b.WriteString("}")
+	default:
+		b.WriteString("?")
+	}
+}
+
+// prettyRaw decodes a payload and formats it; undecodable payloads are
+// shown raw.
+func prettyRaw(raw protocol.Raw, plain bool) string {
+	if raw == nil {
+		return "(absent)"
+	}
+	var v any
+	var err error
+	if plain {
+		v, err = protocol.DecodeJSON(raw)
+	} else {
+		v, err = protocol.DecodeValue(raw)
+	}
+	if err != nil {
+		return string(raw) + " (undecodable: " + err.Error() + ")"
+	}
+	return pretty(v)
+}
+
+func pathOf(t protocol.Target) string {
+	p := strings.Join(t.Path, ".")
+	if t.ResourceID != "" {
+		if p == "" {
+			return t.ResourceID
+		}
+		return t.ResourceID + "." + p
+	}
+	return p
+}
+
+// describePacket is the one-line readable form of a packet.
+func describePacket(p protocol.Packet) string {
+	id := "id=" + p.MessageID().String()
+	switch x := p.(type) {
+	case *protocol.GetPacket:
+		return id + " " + pathOf(x.Target)
+	case *protocol.SetPacket:
+		return id + " " + pathOf(x.Target) + " = " + prettyRaw(x.Value, false)
+	case *protocol.ApplyPacket:
+		args := "()"
+		if x.Args != nil {
+			if v, err := protocol.DecodeArgs(x.Args); err == nil {
+				s := pretty(v)
+				args = "(" + s[1:len(s)-1] + ")"
+			} else {
+				args = "(" + string(x.Args) + " undecodable)"
+			}
+		}
+		return id + " " + pathOf(x.Target) + args
+	case *protocol.ResPacket:
+		return id + " → " + prettyRaw(x.Result, false)
+	case *protocol.ErrPacket:
+		if re, err := protocol.ParseRemoteError(x.Error); err == nil {
+			return id + " ✗ " + firstNonEmpty(re.Code, "E_UNKNOWN") + ": " + firstNonEmpty(re.Message, "(no message)")
+		}
+		return id + " ✗ " + string(x.Error)
+	case *protocol.ReleasePacket:
+		return x.ResourceID
+	case *protocol.BatchPacket:
+		parts := make([]string, len(x.Calls))
+		for i, c := range x.Calls {
+			parts[i] = c.Type().String() + " " + describePacket(c)
+		}
+		return id + " [" + strings.Join(parts, "; ") + "]"
+	case *protocol.HandshakeReqPacket:
+		s := id + " " + prettyRaw(x.Metadata, true)
+		if x.Legacy {
+			return s + " (0.x: no capabilities)"
+		}
+		return s + " caps=" + strings.Join(x.Capabilities, ",")
+	case *protocol.HandshakeAckPacket:
+		s := id + " " + prettyRaw(x.Metadata, true)
+		if x.Legacy {
+			return s + " (0.x: no capabilities)"
+		}
+		return s + " caps=" + strings.Join(x.Capabilities, ",") + " providers=" + strings.Join(x.Providers, ",")
+	case *protocol.HandshakeReadyPacket:
+		return id + " caps=" + strings.Join(x.Capabilities, ",") + " providers=" + strings.Join(x.Providers, ",")
+	case *protocol.HandshakeRejectPacket:
+		return id + " " + prettyRaw(x.Error, true)
+	case *protocol.IdentityUpdatePacket:
+		return prettyRaw(x.Updates, true)
+	case *protocol.ProviderAvailablePacket:
+		return strings.Join(x.Providers, ",")
+	}
+	return id
+}
