@@ -4,6 +4,7 @@
 package testscripts
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -16,10 +17,16 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nexus-interop/nexus-go/internal/cli"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"nxc": nxc, "nxd": nxd})
+	testscript.Main(m, map[string]func(){
+		"nxc":      nxc,
+		"nxd":      nxd,
+		"nexusctl": func() { os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
 }
 
 func fixturesDir(t testing.TB) string {
@@ -73,6 +80,7 @@ func params(t *testing.T, dir string) testscript.Params {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitsock": waitSock,
 			"waitfile": waitFile,
+			"status":   status,
 		},
 	}
 }
@@ -99,6 +107,30 @@ func waitSock(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s still accepts connections", path)
 	}
 	ts.Fatalf("no daemon on %s after 15s", path)
+}
+
+// status N COMMAND [ARGS...]: run COMMAND and check that it exits with
+// status N (stdout and stderr are kept for later checks).
+func status(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("status: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
 }
 
 // waitfile PATH: wait (up to 15 s) until PATH exists.
@@ -130,4 +162,9 @@ func TestGoGo(t *testing.T) {
 // TestDaemonInterop runs real Node clients against the Go daemon.
 func TestDaemonInterop(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/daemon"))
+}
+
+// TestCLI runs nexusctl against the Go daemon and real Node daemons.
+func TestCLI(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/cli"))
 }

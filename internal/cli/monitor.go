@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -33,11 +32,14 @@ func (p *printer) emit(conn int, dir, kind, typ, text string, raw any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
-		o := map[string]any{"conn": conn, "dir": dir, "kind": kind, "type": typ, "text": text}
+		o := protocol.NewObject("conn", conn, "dir", dir, "kind", kind, "type", typ, "text", text)
 		if raw != nil {
-			o["packet"] = raw
+			o.Set("packet", raw)
 		}
-		b, _ := json.Marshal(o)
+		b, err := protocol.AppendJSON(nil, o)
+		if err != nil {
+			b, _ = protocol.AppendJSON(nil, protocol.NewObject("conn", conn, "dir", dir, "kind", "error", "text", err.Error()))
+		}
 		fmt.Fprintln(p.w, string(b))
 		return
 	}
@@ -122,9 +124,9 @@ func (s *stream) authLine(line []byte) {
 }
 
 func (s *stream) frame(body []byte) {
-	var raw any = json.RawMessage(append([]byte(nil), body...))
-	if !json.Valid(body) {
-		raw = string(body)
+	var raw any = string(body)
+	if v, err := protocol.DecodeJSON(body); err == nil {
+		raw = v
 	}
 	pk, err := protocol.DecodePacket(body, nil)
 	if err != nil {
