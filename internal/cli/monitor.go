@@ -245,4 +245,3 @@ func runMonitor(e *env) int {
 	}
 	return ExitOK
 }
-
