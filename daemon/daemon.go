@@ -123,15 +123,14 @@ type Daemon struct {
 	identity *protocol.Object
 	log      *slog.Logger
 
-	mu        sync.Mutex
-	services  map[string]*service
-	order     []string
-	ln        *net.UnixListener
-	conns     map[*Conn]struct{}
-	pending   map[net.Conn]struct{} // connections still in pre-auth or handshake
-	closed    bool
-	wg        sync.WaitGroup // accept loop and connection setup goroutines
-	acceptErr error
+	mu       sync.Mutex
+	services map[string]*service
+	order    []string
+	ln       *net.UnixListener
+	conns    map[*Conn]struct{}
+	pending  map[net.Conn]struct{} // connections still in pre-auth or handshake
+	closed   bool
+	wg       sync.WaitGroup // accept loop and connection setup goroutines
 }
 
 // New checks opts and returns a daemon that is not listening yet. The
