@@ -168,3 +168,9 @@ func TestDaemonInterop(t *testing.T) {
 func TestCLI(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/cli"))
 }
+
+// TestJSJS is the control cell of the interop matrix: JS client against JS
+// daemon, with no Go peer involved.
+func TestJSJS(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/jsjs"))
+}

@@ -14,9 +14,10 @@
 //   hang SERVICE PATH ARGS...    touch ./calling, report how the call ended
 //   die-in-callback SERVICE PATH  the callback kills this process
 //   restart-probe                old handles after a daemon restart, then a new one
-//   many N SERVICE PATH ARG      N clients (separate Nexus instances and
-//                                connections) call at once, then all wait
-//                                for ./release before disconnecting
+//   many N SERVICE PATH [ARG]    N clients (separate Nexus instances and
+//                                connections) call at once; with --hold FILE
+//                                they touch ./connected and stay connected
+//                                until FILE exists
 // Exit codes: 0 ok, 1 remote error, 2 connection error, 64 usage.
 import fs from "node:fs";
 import { Nexus, Token, nexus as defaultNexus } from "@nexus-js/core";
@@ -239,8 +240,12 @@ async function many() {
   );
   const distinct = new Set(results.map((r) => JSON.stringify(toForm(r))));
   console.log(`${results.length} clients answered, ${distinct.size} distinct results`);
-  fs.writeFileSync("connected", "");
-  while (!fs.existsSync("release")) await new Promise((r) => setTimeout(r, 20));
+  if (opts.hold !== undefined) {
+    // --hold FILE: stay connected until FILE exists (at most 60 s).
+    fs.writeFileSync("connected", "");
+    const until = Date.now() + 60000;
+    while (!fs.existsSync(opts.hold) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
   return 0;
 }
 
