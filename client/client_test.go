@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
 )
@@ -108,19 +108,7 @@ func serveAs(t *testing.T, appID, instance, token string, reject *protocol.Remot
 }
 
 func TestDialCallClose(t *testing.T) {
-	before := runtime.NumGoroutine()
-	// Close of the client stops every goroutine it started, and the in-test
-	// server's cleanup (which runs first) stops its own.
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
+	leakcheck.Check(t) // the in-test server's cleanup, registered later, runs first
 	path := serve(t, "", nil)
 	ctx := context.Background()
 	c, err := client.Dial(ctx, client.Target{AppID: "ignored"}, &client.Options{SocketPath: path, AppID: "test"})

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
 )
@@ -28,20 +28,6 @@ func shortDir(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
-}
-
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }
 
 type calc struct {
@@ -108,7 +94,7 @@ func dial(t *testing.T, d *daemon.Daemon, opts *client.Options) *client.Client {
 }
 
 func TestServiceAdapter(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	d := start(t, daemon.Options{})
 	c := dial(t, d, nil)
 	ctx := context.Background()
@@ -385,7 +371,7 @@ func TestSocketSafety(t *testing.T) {
 
 // Many clients at once; every goroutine of the daemon stops on Close.
 func TestManyConnections(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	n := 1000
 	if testing.Short() {
 		n = 200
@@ -433,7 +419,7 @@ func TestManyConnections(t *testing.T) {
 
 // Shutdown waits for calls in flight, within its context.
 func TestShutdown(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	d := start(t, daemon.Options{})
 	release := make(chan struct{})
 	d.Provide("slow", map[string]any{"wait": func() string { <-release; return "done" }})

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
@@ -98,7 +98,7 @@ func call(ctx context.Context, c *Conn, method string, args ...any) (any, error)
 }
 
 func TestEchoAndErrors(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	c, _ := pair(t)
 	ctx := context.Background()
 	v, err := call(ctx, c, "echo", protocol.NewMap("k", 1.0))
@@ -120,7 +120,7 @@ func TestEchoAndErrors(t *testing.T) {
 }
 
 func TestCallbacksConcurrent(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	c, s := pair(t)
 	var mu sync.Mutex
 	seen := map[int]bool{}
@@ -145,7 +145,7 @@ func TestCallbacksConcurrent(t *testing.T) {
 }
 
 func TestCancelReturnsPromptly(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	c, _ := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -160,7 +160,7 @@ func TestCancelReturnsPromptly(t *testing.T) {
 }
 
 func TestPeerCloseFailsPending(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	c, s := pair(t)
 	done := make(chan error, 1)
 	go func() {
@@ -183,7 +183,7 @@ func TestPeerCloseFailsPending(t *testing.T) {
 }
 
 func TestReleaseDropsResource(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	c, s := pair(t)
 	id, err := c.Register(Func(func(ctx context.Context, args []any) (any, error) { return "x", nil }))
 	if err != nil {
@@ -206,19 +206,4 @@ func TestReleaseDropsResource(t *testing.T) {
 	if _, err := (&RemoteRef{conn: s, id: id}).Call(context.Background(), nil); !errors.Is(err, errcode.ResourceNotFound) {
 		t.Fatalf("call after release: %v", err)
 	}
-}
-
-// checkLeaks fails the test if goroutines outlive it.
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }
