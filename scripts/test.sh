@@ -62,5 +62,6 @@ done
 
 echo "== benchmarks (smoke)"
 go test -run '^$' -bench . -benchtime 200x ./protocol >/dev/null
+./scripts/bench.sh --smoke 2>/dev/null
 
 echo "all tests passed"
