@@ -35,6 +35,10 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if n := plainPrefixString(s[i:]); n > 0 {
+			i += n
+			continue
+		}
 		c := s[i]
 		if !needsEscape[c] {
 			i++

@@ -470,3 +470,6 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func makeTemp() (string, error) { return os.MkdirTemp("/tmp", "nxb") }
+func removeAll(d string) { os.RemoveAll(d) }

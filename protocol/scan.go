@@ -173,6 +173,10 @@ func (s *scanner) stringSpan() (body []byte, simple bool, err error) {
 	simple = true
 	d := s.data
 	for i < len(d) {
+		i += compat.PlainPrefix(d[i:])
+		if i >= len(d) {
+			break
+		}
 		switch strClass[d[i]] {
 		case 0:
 			i++
