@@ -188,6 +188,9 @@ func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 }
 
 func (e *encoder) appendString(dst []byte, s string) []byte {
+	if len(s) > 1024 {
+		dst = slices.Grow(dst, len(s)+8) // one allocation for a big string
+	}
 	if e.payload && len(s) > 0 && (s[0] == PlaceholderPrefix || s[0] == EscapePrefix) {
 		// "\u0004" + s: AppendString writes the U+0004 prefix as \u0004.
 		return compat.AppendString(dst, "\x04"+s)

@@ -139,11 +139,14 @@ func Get(o *Object, key string) any {
 // argument array, ...): placeholders become Undefined, Ref, *Map, *Set and
 // *big.Int, escaped strings lose their U+0004, objects become *Object, arrays
 // []any, numbers float64. Bad JSON and bad placeholders are
-// E_IPC_PROTOCOL_ERROR.
+// E_IPC_PROTOCOL_ERROR. Strings of 1 KiB or more without escapes share
+// raw's memory instead of being copied: raw must not be modified afterwards
+// (frames from FrameReader never are).
 func DecodeValue(raw []byte) (any, error) { return decode(raw, true) }
 
 // DecodeJSON decodes plain JSON (handshake metadata, errors) the way
-// JSON.parse does, without placeholders.
+// JSON.parse does, without placeholders. Like DecodeValue, big strings may
+// share raw's memory.
 func DecodeJSON(raw []byte) (any, error) { return decode(raw, false) }
 
 // DecodeArgs decodes the args field of an APPLY as core 1.2.0 does: an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 )
@@ -41,6 +42,56 @@ func AppendFrame(dst, body []byte, max int) ([]byte, error) {
 	return append(dst, body...), nil
 }
 
+// AppendFrameHead is AppendPacketFrame for a packet whose payload (the SET
+// value, APPLY args, RES result or ERR error, always its last field) is
+// large: it appends the frame header and the packet text up to the
+// payload, and returns the payload, which the caller writes next, followed
+// by a closing ']'. This lets a writer send big payloads without copying
+// them (writev).
+func AppendFrameHead(dst []byte, p Packet, max int) ([]byte, Raw, error) {
+	if max <= 0 {
+		max = DefaultMaxFrameSize
+	}
+	var payload Raw
+	var head Packet
+	switch x := p.(type) {
+	case *SetPacket:
+		y := *x
+		payload, y.Value = x.Value, nil
+		head = &y
+	case *ApplyPacket:
+		y := *x
+		payload, y.Args = x.Args, nil
+		head = &y
+	case *ResPacket:
+		y := *x
+		payload, y.Result = x.Result, nil
+		head = &y
+	case *ErrPacket:
+		y := *x
+		payload, y.Error = x.Error, nil
+		head = &y
+	default:
+		return dst, nil, errcode.New(errcode.ProtocolError, "AppendFrameHead: "+p.Type().String()+" has no trailing payload")
+	}
+	if payload == nil {
+		payload = Raw("null")
+	}
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst, err := AppendPacket(dst, head)
+	if err != nil {
+		return dst[:start], nil, err
+	}
+	dst = dst[:len(dst)-len("null]")] // the nil payload and the closing bracket
+	n := len(dst) - start - FrameHeaderSize + len(payload) + 1
+	if n > max {
+		return dst[:start], nil, frameLengthError(uint32(min(n, 1<<32-1)), max)
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(n))
+	return dst, payload, nil
+}
+
 // AppendPacketFrame appends p as one frame, encoding the packet in place
 // after a reserved header: no intermediate copy.
 func AppendPacketFrame(dst []byte, p Packet, max int) ([]byte, error) {
@@ -60,6 +111,8 @@ func AppendPacketFrame(dst []byte, p Packet, max int) ([]byte, error) {
 	binary.BigEndian.PutUint32(dst[start:], uint32(n))
 	return dst, nil
 }
+
+var chunkPool = sync.Pool{New: func() any { return make([]byte, frameChunk) }}
 
 // FrameReader reads length-prefixed frames from a byte stream. It accepts
 // any chunking of the stream (one byte at a time or many frames per read)
@@ -149,35 +202,57 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 		f.head += size
 		return body, nil
 	}
-	body := make([]byte, 0, min(size, max(frameChunk, f.tail-f.head)))
-	body = append(body, f.buf[f.head:f.tail]...)
-	f.head, f.tail = 0, 0
-	for len(body) < size {
-		if len(body) == cap(body) {
-			nb := make([]byte, len(body), min(size, 2*cap(body)))
-			copy(nb, body)
-			body = nb
+	// A large frame: collect it in pooled chunks as its bytes arrive, then
+	// copy it into one buffer of its exact size. Memory held before the
+	// end is at most what has arrived plus one chunk.
+	chunks := make([][]byte, 0, size/frameChunk+1)
+	defer func() {
+		for _, c := range chunks {
+			chunkPool.Put(c[:cap(c)])
 		}
-		var err error
-		var m int
-		if size-len(body) >= len(f.buf) {
-			// Large remainder: read straight into the body.
-			m, err = f.r.Read(body[len(body):cap(body)])
-			body = body[:len(body)+m]
-		} else {
-			// Small remainder: read through buf so that the next frames
-			// arrive in the same read.
-			err = f.fill()
-			take := min(size-len(body), f.tail-f.head)
-			body = append(body, f.buf[f.head:f.head+take]...)
-			f.head += take
+	}()
+	got := 0
+	cur := chunkPool.Get().([]byte)[:0]
+	for got < size {
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = chunkPool.Get().([]byte)[:0]
 		}
-		if err != nil && len(body) < size {
+		if f.head < f.tail {
+			n := copy(cur[len(cur):cap(cur)], f.buf[f.head:min(f.tail, f.head+size-got)])
+			cur = cur[:len(cur)+n]
+			f.head += n
+			got += n
+			continue
+		}
+		want := min(cap(cur)-len(cur), size-got)
+		if size-got < len(f.buf) {
+			// The end of the frame: read through buf so that the next
+			// frames arrive in the same read.
+			if err := f.fill(); err != nil {
+				chunks = append(chunks, cur)
+				if errors.Is(err, io.EOF) {
+					return nil, io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+			continue
+		}
+		m, err := f.r.Read(cur[len(cur) : len(cur)+want])
+		cur = cur[:len(cur)+m]
+		got += m
+		if err != nil && got < size {
+			chunks = append(chunks, cur)
 			if errors.Is(err, io.EOF) {
 				return nil, io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
+	}
+	chunks = append(chunks, cur)
+	body := make([]byte, 0, size)
+	for _, c := range chunks {
+		body = append(body, c...)
 	}
 	return body, nil
 }

@@ -3,6 +3,7 @@ package protocol
 import (
 	"math/big"
 	"strconv"
+	"unsafe"
 
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -275,6 +276,12 @@ func (s *scanner) str() (string, error) {
 		return "", err
 	}
 	if simple {
+		if len(body) >= 1024 {
+			// Big plain strings share the frame's memory instead of being
+			// copied: frames are never modified after they are read, and
+			// DecodePacket's payloads already alias them.
+			return unsafe.String(&body[0], len(body)), nil
+		}
 		return string(body), nil
 	}
 	s.buf, err = compat.AppendUnquoted(s.buf[:0], body)

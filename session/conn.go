@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -121,8 +124,11 @@ type Conn struct {
 	// writer
 	wmu     sync.Mutex
 	wcond   *sync.Cond
-	wbuf    []byte
+	small   []byte   // small frames being queued
+	wq      [][]byte // buffers queued before small (frame heads and big payloads)
+	wqSpare [][]byte
 	spare   []byte
+	queued  int // bytes queued
 	writing bool
 	wfailed error
 
@@ -133,10 +139,24 @@ type Conn struct {
 	local   map[string]resource // resources we own, by id
 	closed  bool
 
-	sem      chan struct{}
+	tasks    chan task    // hands incoming calls to idle workers
+	workers  atomic.Int64 // live worker goroutines
+	inflight atomic.Int64 // calls being served
 	handlers sync.WaitGroup
 	readDone chan struct{}
 }
+
+// task is an incoming call waiting for a worker.
+type task struct {
+	id     protocol.ID
+	target Target
+	call   *Call
+}
+
+// workerIdle is how long a worker goroutine waits for the next call before
+// it exits. Reusing workers keeps their grown stacks and saves a goroutine
+// start per call.
+const workerIdle = 5 * time.Second
 
 type reply struct {
 	result protocol.Raw
@@ -164,7 +184,7 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	if c.cfg.MaxBuffered <= 0 {
 		c.cfg.MaxBuffered = 32 << 20
 	}
-	c.sem = make(chan struct{}, c.cfg.MaxInFlight)
+	c.tasks = make(chan task)
 	c.wcond = sync.NewCond(&c.wmu)
 	base := cfg.BaseContext
 	if base == nil {
@@ -230,23 +250,56 @@ func (c *Conn) closedErr() error {
 	return errcode.New(errcode.ConnClosed, "connection closed")
 }
 
+// bigPayload is the payload size from which a frame's payload is written
+// straight from its own buffer (writev) instead of being copied.
+const bigPayload = 64 << 10
+
+func payloadOf(p protocol.Packet) protocol.Raw {
+	switch x := p.(type) {
+	case *protocol.SetPacket:
+		return x.Value
+	case *protocol.ApplyPacket:
+		return x.Args
+	case *protocol.ResPacket:
+		return x.Result
+	case *protocol.ErrPacket:
+		return x.Error
+	}
+	return nil
+}
+
 // send frames p and writes it, coalescing with concurrent senders: the
-// first sender to find the writer idle writes everything queued, others
-// only append. Senders block while more than MaxBuffered bytes are queued.
+// first sender to find the writer idle writes everything queued meanwhile
+// in one writev; the others only queue. Big payloads are not copied: they
+// are queued as their own buffers (the caller must not modify them).
+// Senders block while more than MaxBuffered bytes are queued.
 func (c *Conn) send(p protocol.Packet) error {
 	c.wmu.Lock()
-	for c.wfailed == nil && c.writing && len(c.wbuf) > c.cfg.MaxBuffered {
+	for c.wfailed == nil && c.writing && c.queued > c.cfg.MaxBuffered {
 		c.wcond.Wait()
 	}
 	if c.wfailed != nil {
 		c.wmu.Unlock()
 		return c.closedErr()
 	}
+	n := len(c.small)
 	var err error
-	n := len(c.wbuf)
-	c.wbuf, err = protocol.AppendPacketFrame(c.wbuf, p, c.maxFr)
+	if len(payloadOf(p)) >= bigPayload {
+		var payload protocol.Raw
+		c.small, payload, err = protocol.AppendFrameHead(c.small, p, c.maxFr)
+		if err == nil {
+			c.queued += len(c.small) - n + len(payload) + 1
+			c.wq = append(c.wq, c.small, payload)
+			c.small = append(make([]byte, 0, 4096), ']')
+		}
+	} else {
+		c.small, err = protocol.AppendPacketFrame(c.small, p, c.maxFr)
+		if err == nil {
+			c.queued += len(c.small) - n
+		}
+	}
 	if err != nil {
-		c.wbuf = c.wbuf[:n]
+		c.small = c.small[:n]
 		c.wmu.Unlock()
 		return err
 	}
@@ -255,14 +308,23 @@ func (c *Conn) send(p protocol.Packet) error {
 		return nil
 	}
 	c.writing = true
-	for len(c.wbuf) > 0 && c.wfailed == nil {
-		buf := c.wbuf
-		c.wbuf = c.spare[:0]
+	// Let other runnable senders queue their frames first: under load this
+	// turns many small writes into one; alone it costs next to nothing.
+	c.wmu.Unlock()
+	runtime.Gosched()
+	c.wmu.Lock()
+	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
+		bufs := append(c.wq, c.small)
+		last := c.small
+		c.wq, c.small, c.queued = c.wqSpare[:0], c.spare[:0], 0
 		c.wmu.Unlock()
-		_, werr := c.rw.Write(buf)
+		nb := net.Buffers(bufs)
+		_, werr := nb.WriteTo(c.rw)
 		c.wmu.Lock()
-		if cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
+		clear(bufs) // drop references to big payloads
+		c.wqSpare = bufs[:0]
+		if cap(last) <= 1<<20 {
+			c.spare = last[:0]
 		} else {
 			c.spare = nil // do not keep a huge buffer after one big write
 		}
@@ -603,37 +665,72 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	if err != nil {
 		return c.replyErr(id, err)
 	}
+	tk := task{id: id, target: target, call: call}
 	select {
-	case c.sem <- struct{}{}:
-	case <-c.ctx.Done():
+	case c.tasks <- tk: // an idle worker takes it
+		return nil
+	default:
+	}
+	if c.workers.Load() < int64(c.cfg.MaxInFlight) {
+		c.workers.Add(1)
+		c.handlers.Add(1)
+		go c.worker(tk)
 		return nil
 	}
-	c.handlers.Add(1)
-	go func() {
-		defer c.handlers.Done()
-		defer func() { <-c.sem }()
-		if c.cfg.Authorize != nil {
-			if err := c.cfg.Authorize(call); err != nil {
-				_ = c.replyErr(id, err)
-				return
-			}
-		}
-		res, err := invokeSafely(c.ctx, target, call)
-		if id.IsNull() {
-			return // a notification-style call expects no reply
-		}
-		if err != nil {
-			_ = c.replyErr(id, err)
-			return
-		}
-		raw, err := c.EncodeFor(res, call.Service)
-		if err != nil {
-			_ = c.replyErr(id, err)
-			return
-		}
-		_ = c.send(&protocol.ResPacket{ID: id, Result: raw})
-	}()
+	// MaxInFlight calls are running: wait for a worker (the reader stops
+	// reading meanwhile, which pushes back on the peer).
+	select {
+	case c.tasks <- tk:
+	case <-c.ctx.Done():
+	}
 	return nil
+}
+
+// worker serves calls until it has been idle for workerIdle or the
+// session ends.
+func (c *Conn) worker(t task) {
+	defer c.handlers.Done()
+	defer c.workers.Add(-1)
+	timer := time.NewTimer(workerIdle)
+	defer timer.Stop()
+	for {
+		c.runTask(t)
+		timer.Reset(workerIdle)
+		select {
+		case t = <-c.tasks:
+		case <-timer.C:
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// runTask serves one incoming call and sends its reply.
+func (c *Conn) runTask(t task) {
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
+	id, call := t.id, t.call
+	if c.cfg.Authorize != nil {
+		if err := c.cfg.Authorize(call); err != nil {
+			_ = c.replyErr(id, err)
+			return
+		}
+	}
+	res, err := invokeSafely(c.ctx, t.target, call)
+	if id.IsNull() {
+		return // a notification-style call expects no reply
+	}
+	if err != nil {
+		_ = c.replyErr(id, err)
+		return
+	}
+	raw, err := c.EncodeFor(res, call.Service)
+	if err != nil {
+		_ = c.replyErr(id, err)
+		return
+	}
+	_ = c.send(&protocol.ResPacket{ID: id, Result: raw})
 }
 
 // invokeSafely runs a target, turning a panic into an error so that user
@@ -673,4 +770,4 @@ func (c *Conn) replyErr(id protocol.ID, err error) error {
 }
 
 // InFlight returns the number of incoming calls running now.
-func (c *Conn) InFlight() int { return len(c.sem) }
+func (c *Conn) InFlight() int { return int(c.inflight.Load()) }
