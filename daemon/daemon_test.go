@@ -472,4 +472,4 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 func makeTemp() (string, error) { return os.MkdirTemp("/tmp", "nxb") }
-func removeAll(d string) { os.RemoveAll(d) }
+func removeAll(d string)        { os.RemoveAll(d) }
