@@ -30,7 +30,10 @@ type Service struct {
 func (s *Service) Token() string { return s.token }
 
 func (s *Service) target(path []string) protocol.Target {
-	return protocol.Target{Path: append([]string{s.token}, path...)}
+	p := make([]string, 1+len(path))
+	p[0] = s.token
+	copy(p[1:], path)
+	return protocol.Target{Path: p}
 }
 
 // Call calls the method at a dotted path ("echo", "store.items.add") with
@@ -38,6 +41,13 @@ func (s *Service) target(path []string) protocol.Target {
 // become callbacks the daemon can call, concurrently and many times, until
 // it releases them or the session ends.
 func (s *Service) Call(ctx context.Context, method string, args ...any) (Result, error) {
+	if !strings.Contains(method, ".") && method != "" {
+		if args == nil {
+			args = []any{}
+		}
+		raw, err := s.c.conn.Request(ctx, session.OpApply, protocol.Target{Path: []string{s.token, method}}, args)
+		return s.c.result(raw, err)
+	}
 	return s.CallPath(ctx, SplitPath(method), args...)
 }
 

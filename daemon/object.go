@@ -217,6 +217,23 @@ func methodNames(t reflect.Type) map[string]string {
 	return out
 }
 
+var indexCache sync.Map // reflect.Type -> map[string]int (JS name -> method index)
+
+// methodIndex maps JS names to method indexes of t (see methodNames).
+func methodIndex(t reflect.Type) map[string]int {
+	if m, ok := indexCache.Load(t); ok {
+		return m.(map[string]int)
+	}
+	out := map[string]int{}
+	for js, goName := range methodNames(t) {
+		if m, ok := t.MethodByName(goName); ok {
+			out[js] = m.Index
+		}
+	}
+	indexCache.Store(t, out)
+	return out
+}
+
 // member returns the member named name of v: a method (bound), a struct
 // field, a map entry, an *protocol.Object member, or a slice element.
 func member(v reflect.Value, name string) (reflect.Value, bool) {
@@ -225,9 +242,8 @@ func member(v reflect.Value, name string) (reflect.Value, bool) {
 	}
 	// Methods are looked up on the value as given (pointer receivers too).
 	if v.Kind() != reflect.Interface || !v.IsNil() {
-		t := v.Type()
-		if goName, ok := methodNames(t)[name]; ok {
-			return v.MethodByName(goName), true
+		if i, ok := methodIndex(v.Type())[name]; ok {
+			return v.Method(i), true
 		}
 	}
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
@@ -235,10 +251,13 @@ func member(v reflect.Value, name string) (reflect.Value, bool) {
 			return reflect.Value{}, false
 		}
 		v = v.Elem()
-		if goName, ok := methodNames(v.Type())[name]; ok && v.CanAddr() {
-			return v.Addr().MethodByName(goName), true
-		} else if ok {
-			return v.MethodByName(goName), true
+		if v.CanAddr() {
+			if i, ok := methodIndex(v.Addr().Type())[name]; ok {
+				return v.Addr().Method(i), true
+			}
+		}
+		if i, ok := methodIndex(v.Type())[name]; ok {
+			return v.Method(i), true
 		}
 	}
 	switch v.Kind() {

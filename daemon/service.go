@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"reflect"
 	"slices"
 	"sync"
@@ -79,6 +80,8 @@ func (r *router) Invoke(ctx context.Context, call *session.Call) (any, error) {
 	if svc == nil {
 		return nil, resourceError(errcode.ResourceNotFound, "no service "+call.Service, call)
 	}
-	r.d.log.Debug("call", "service", call.Service, "path", call.Path, "op", call.Op.String())
+	if r.d.log.Enabled(ctx, slog.LevelDebug) {
+		r.d.log.Debug("call", "service", call.Service, "path", call.Path, "op", call.Op.String())
+	}
 	return svc.target.Invoke(ctx, call)
 }

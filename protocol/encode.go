@@ -105,7 +105,21 @@ func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 	case int64:
 		return compat.AppendNumber(dst, float64(x)), nil
 	case []any:
-		return e.array(dst, len(x), func(dst []byte, i int) ([]byte, error) { return e.elem(dst, x[i]) })
+		if err := e.enter(); err != nil {
+			return dst, err
+		}
+		dst = append(dst, '[')
+		var err error
+		for i, v := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = e.elem(dst, v); err != nil {
+				return dst, err
+			}
+		}
+		e.depth--
+		return append(dst, ']'), nil
 	case *Object:
 		if x == nil {
 			return append(dst, "null"...), nil

@@ -318,8 +318,13 @@ func (c *Conn) send(p protocol.Packet) error {
 		last := c.small
 		c.wq, c.small, c.queued = c.wqSpare[:0], c.spare[:0], 0
 		c.wmu.Unlock()
-		nb := net.Buffers(bufs)
-		_, werr := nb.WriteTo(c.rw)
+		var werr error
+		if len(bufs) == 1 {
+			_, werr = c.rw.Write(bufs[0]) // write(2) is cheaper than writev(2) for one buffer
+		} else {
+			nb := net.Buffers(bufs)
+			_, werr = nb.WriteTo(c.rw)
+		}
 		c.wmu.Lock()
 		clear(bufs) // drop references to big payloads
 		c.wqSpare = bufs[:0]
@@ -356,15 +361,18 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 	var raw protocol.Raw
 	if op != OpGet {
 		var err error
-		raw, err = c.Encode(payload)
+		var release func()
+		raw, release, err = c.encodePooled(payload, "")
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 	}
-	ch := make(chan reply, 1)
+	ch := replyPool.Get().(chan reply)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		replyPool.Put(ch)
 		return nil, c.closedErr()
 	}
 	c.nextID++
@@ -388,15 +396,21 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 	}
 	select {
 	case r := <-ch:
+		replyPool.Put(ch)
 		return r.result, r.err
 	case <-ctx.Done():
 		if c.forget(id) {
+			replyPool.Put(ch) // nobody will send on it any more
 			return nil, ctxError(ctx)
 		}
 		r := <-ch // the reply raced the cancellation: honour it
+		replyPool.Put(ch)
 		return r.result, r.err
 	}
 }
+
+// replyPool recycles the one-slot channels calls wait on.
+var replyPool = sync.Pool{New: func() any { return make(chan reply, 1) }}
 
 // forget removes a pending call; false if a reply already claimed it.
 func (c *Conn) forget(id uint64) bool {
@@ -725,12 +739,42 @@ func (c *Conn) runTask(t task) {
 		_ = c.replyErr(id, err)
 		return
 	}
-	raw, err := c.EncodeFor(res, call.Service)
+	raw, release, err := c.encodePooled(res, call.Service)
 	if err != nil {
 		_ = c.replyErr(id, err)
 		return
 	}
 	_ = c.send(&protocol.ResPacket{ID: id, Result: raw})
+	release()
+}
+
+// encodeBufs recycles the buffers small payloads are encoded into (send
+// copies small payloads into its queue).
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// encodePooled is EncodeFor into a pooled buffer; release returns it once
+// the payload has been handed to send. Big payloads, which send queues
+// without copying, are never recycled.
+func (c *Conn) encodePooled(v any, service string) (protocol.Raw, func(), error) {
+	bp := encodeBufs.Get().(*[]byte)
+	b, err := protocol.AppendValue((*bp)[:0], v, &protocol.EncodeOptions{Resource: func(v any) (string, error) {
+		t, err := TargetOf(v)
+		if err != nil {
+			return "", err
+		}
+		return c.RegisterFor(t, service)
+	}})
+	release := func() {
+		if cap(b) <= 16<<10 && len(b) < bigPayload {
+			*bp = b[:0]
+			encodeBufs.Put(bp)
+		}
+	}
+	if err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return protocol.Raw(b), release, nil
 }
 
 // invokeSafely runs a target, turning a panic into an error so that user

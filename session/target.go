@@ -189,6 +189,13 @@ func (m methodTable) Invoke(ctx context.Context, call *Call) (any, error) {
 // a parameter of function type becomes a Go function that calls it (see
 // RemoteFunc); everything else goes through protocol.Assign.
 func assignArg(ctx context.Context, pv reflect.Value, arg any) error {
+	et := pv.Elem().Type()
+	if arg != nil {
+		if at := reflect.TypeOf(arg); at == et || (et.Kind() == reflect.Interface && at.Implements(et)) {
+			pv.Elem().Set(reflect.ValueOf(arg))
+			return nil
+		}
+	}
 	if ref, ok := arg.(*RemoteRef); ok && pv.Elem().Kind() == reflect.Func {
 		f, err := RemoteFunc(ctx, ref, pv.Elem().Type())
 		if err != nil {

@@ -180,6 +180,8 @@ func run(args []string) {
 	out := fs.String("out", "", "write the report (Markdown) to this file")
 	reps := fs.Int("reps", 3, "repetitions of each measurement (median reported)")
 	fs.StringVar(&fixtures, "fixtures", "../node-fixtures", "node-fixtures directory")
+	only := fs.String("only", "", "run only the systems whose name contains one of these comma-separated words")
+	skipExtra := fs.Bool("no-extra", false, "skip the memory and parallel-client measurements")
 	fs.Parse(args)
 	if smoke {
 		*reps = 1
@@ -201,6 +203,9 @@ func run(args []string) {
 	for _, placement := range []string{"unpinned", "pinned"} {
 		pinned := placement == "pinned"
 		for _, sys := range systems() {
+			if !selected(sys.name, *only) {
+				continue
+			}
 			for _, w := range workloads() {
 				for r := 0; r < *reps; r++ {
 					srv := start(sys.server(sock), pinned, sock)
@@ -215,8 +220,11 @@ func run(args []string) {
 			}
 		}
 	}
-	idle := idleRSS(sock)
-	parallel := parallelNode(sock, *reps)
+	var idle, parallel map[string]float64
+	if !*skipExtra {
+		idle = idleRSS(sock)
+		parallel = parallelNode(sock, *reps)
+	}
 	report := render(samples, rss, idle, parallel, *reps)
 	fmt.Print(report)
 	if *out != "" {
@@ -224,6 +232,18 @@ func run(args []string) {
 			fail(err)
 		}
 	}
+}
+
+func selected(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, w := range strings.Split(only, ",") {
+		if w != "" && strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func envOr(k, d string) string {
