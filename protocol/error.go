@@ -13,10 +13,14 @@ import (
 // RemoteError implements error; errors.Is(err, errcode.Code(...)) matches
 // its Code.
 type RemoteError struct {
-	Name    string
-	Code    string
+	// Name is the error's name ("Error", "TypeError", a class name).
+	Name string
+	// Code is the Nexus code ("E_APP", "E_UNKNOWN", ...).
+	Code string
+	// Message is the human-readable message.
 	Message string
-	Stack   string
+	// Stack is the peer's stack trace, when it sent one.
+	Stack string
 	// Cause is the serialized cause, if any.
 	Cause *RemoteError
 	// Context is the core "context" member, decoded as plain JSON; nil when

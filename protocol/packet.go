@@ -116,6 +116,7 @@ type Target struct {
 // GetPacket reads a property: [1,id,resourceId,path] (short form) or
 // [1,id,resourceId,path,invocationServiceName].
 type GetPacket struct {
+	// ID is the message id.
 	ID ID
 	Target
 }
@@ -123,6 +124,7 @@ type GetPacket struct {
 // SetPacket writes a property: [2,id,resourceId,path,value] or
 // [2,id,resourceId,path,invocationServiceName,value].
 type SetPacket struct {
+	// ID is the message id.
 	ID ID
 	Target
 	// Value is the payload-encoded value.
@@ -132,6 +134,7 @@ type SetPacket struct {
 // ApplyPacket calls a function: [3,id,resourceId,path,args] or
 // [3,id,resourceId,path,invocationServiceName,args].
 type ApplyPacket struct {
+	// ID is the message id.
 	ID ID
 	Target
 	// Args is the payload-encoded argument array.
@@ -140,7 +143,9 @@ type ApplyPacket struct {
 
 // ResPacket is a successful reply: [5,id,result].
 type ResPacket struct {
-	ID     ID
+	// ID is the message id.
+	ID ID
+	// Result is the payload-encoded result.
 	Result Raw
 }
 
@@ -148,26 +153,34 @@ type ResPacket struct {
 // error object (see RemoteError). Note that a JS caller RESOLVES a call
 // answered with [6,id,null]; never send a null error.
 type ErrPacket struct {
-	ID    ID
+	// ID is the message id.
+	ID ID
+	// Error is the serialized error object.
 	Error Raw
 }
 
 // ReleasePacket drops a resource: [7,id,resourceId]; id is null in 1.2.0.
 type ReleasePacket struct {
-	ID         ID
+	// ID is the message id.
+	ID ID
+	// ResourceID is the resource released.
 	ResourceID string
 }
 
 // BatchPacket carries nested calls: [8,id,[call,...]]. 1.2.0 never sends
 // it and ignores it.
 type BatchPacket struct {
-	ID    ID
+	// ID is the message id.
+	ID ID
+	// Calls are the nested packets; nil is null.
 	Calls []Packet
 }
 
 // BatchResPacket answers a batch: [9,id,results]. 1.2.0 never sends it.
 type BatchResPacket struct {
-	ID      ID
+	// ID is the message id.
+	ID ID
+	// Results is the payload of the batch results.
 	Results Raw
 }
 
@@ -175,9 +188,13 @@ type BatchResPacket struct {
 // [10,id,metadata,assigns,capabilities]. A 0.x peer omits capabilities
 // (Legacy).
 type HandshakeReqPacket struct {
-	ID           ID
-	Metadata     Raw
-	Assigns      Raw
+	// ID is the message id.
+	ID ID
+	// Metadata is the sender's identity object.
+	Metadata Raw
+	// Assigns is the identity the client asks the daemon to adopt (null if none).
+	Assigns Raw
+	// Capabilities are the sender's capabilities; nil is null.
 	Capabilities []string
 	// Legacy is the 0.x layout: four elements, no capabilities.
 	Legacy bool
@@ -187,37 +204,52 @@ type HandshakeReqPacket struct {
 // [11,id,metadata,capabilities,providers]. A 0.x peer sends three elements
 // (Legacy).
 type HandshakeAckPacket struct {
-	ID           ID
-	Metadata     Raw
+	// ID is the message id.
+	ID ID
+	// Metadata is the sender's identity object.
+	Metadata Raw
+	// Capabilities are the sender's capabilities; nil is null.
 	Capabilities []string
-	Providers    []string
-	Legacy       bool
+	// Providers are the sender's provided service token ids; nil is null.
+	Providers []string
+	// Legacy is the 0.x layout, without capabilities and providers.
+	Legacy bool
 }
 
 // HandshakeRejectPacket refuses a session: [12,id,error].
 type HandshakeRejectPacket struct {
-	ID    ID
+	// ID is the message id.
+	ID ID
+	// Error is the serialized error object.
 	Error Raw
 }
 
 // IdentityUpdatePacket changes the sender's metadata: [13,id,updates].
 type IdentityUpdatePacket struct {
-	ID      ID
+	// ID is the message id.
+	ID ID
+	// Updates are the identity fields that change.
 	Updates Raw
 }
 
 // HandshakeReadyPacket completes a session:
 // [14,id,capabilities,providers]. A 0.x peer sends [14,id] (Legacy).
 type HandshakeReadyPacket struct {
-	ID           ID
+	// ID is the message id.
+	ID ID
+	// Capabilities are the sender's capabilities; nil is null.
 	Capabilities []string
-	Providers    []string
-	Legacy       bool
+	// Providers are the sender's provided service token ids; nil is null.
+	Providers []string
+	// Legacy is the 0.x layout, without capabilities and providers.
+	Legacy bool
 }
 
 // ProviderAvailablePacket announces late providers: [15,id,providers].
 type ProviderAvailablePacket struct {
-	ID        ID
+	// ID is the message id.
+	ID ID
+	// Providers are the sender's provided service token ids; nil is null.
 	Providers []string
 }
 
@@ -225,9 +257,11 @@ type ProviderAvailablePacket struct {
 // [16,id,totalChunks,originalMessageId,originalMessageType]. 1.2.0 never
 // sends it and ignores it.
 type ChunkStartPacket struct {
+	// ID is the message id.
 	ID ID
 	// TotalChunks is nil when null.
-	TotalChunks       *float64
+	TotalChunks *float64
+	// OriginalMessageID is the id of the chunked message.
 	OriginalMessageID ID
 	// OriginalMessageType is nil when null.
 	OriginalMessageType *float64
@@ -235,45 +269,109 @@ type ChunkStartPacket struct {
 
 // ChunkDataPacket carries one chunk: [17,id,chunkIndex,chunkData].
 type ChunkDataPacket struct {
+	// ID is the message id.
 	ID ID
 	// ChunkIndex is nil when null.
 	ChunkIndex *float64
-	ChunkData  Raw
+	// ChunkData is this chunk's data.
+	ChunkData Raw
 }
 
-func (*GetPacket) Type() Type               { return TypeGet }
-func (*SetPacket) Type() Type               { return TypeSet }
-func (*ApplyPacket) Type() Type             { return TypeApply }
-func (*ResPacket) Type() Type               { return TypeRes }
-func (*ErrPacket) Type() Type               { return TypeErr }
-func (*ReleasePacket) Type() Type           { return TypeRelease }
-func (*BatchPacket) Type() Type             { return TypeBatch }
-func (*BatchResPacket) Type() Type          { return TypeBatchRes }
-func (*HandshakeReqPacket) Type() Type      { return TypeHandshakeReq }
-func (*HandshakeAckPacket) Type() Type      { return TypeHandshakeAck }
-func (*HandshakeRejectPacket) Type() Type   { return TypeHandshakeReject }
-func (*IdentityUpdatePacket) Type() Type    { return TypeIdentityUpdate }
-func (*HandshakeReadyPacket) Type() Type    { return TypeHandshakeReady }
-func (*ProviderAvailablePacket) Type() Type { return TypeProviderAvailable }
-func (*ChunkStartPacket) Type() Type        { return TypeChunkStart }
-func (*ChunkDataPacket) Type() Type         { return TypeChunkData }
+// Type returns the message type.
+func (*GetPacket) Type() Type { return TypeGet }
 
-func (p *GetPacket) MessageID() ID               { return p.ID }
-func (p *SetPacket) MessageID() ID               { return p.ID }
-func (p *ApplyPacket) MessageID() ID             { return p.ID }
-func (p *ResPacket) MessageID() ID               { return p.ID }
-func (p *ErrPacket) MessageID() ID               { return p.ID }
-func (p *ReleasePacket) MessageID() ID           { return p.ID }
-func (p *BatchPacket) MessageID() ID             { return p.ID }
-func (p *BatchResPacket) MessageID() ID          { return p.ID }
-func (p *HandshakeReqPacket) MessageID() ID      { return p.ID }
-func (p *HandshakeAckPacket) MessageID() ID      { return p.ID }
-func (p *HandshakeRejectPacket) MessageID() ID   { return p.ID }
-func (p *IdentityUpdatePacket) MessageID() ID    { return p.ID }
-func (p *HandshakeReadyPacket) MessageID() ID    { return p.ID }
+// Type returns the message type.
+func (*SetPacket) Type() Type { return TypeSet }
+
+// Type returns the message type.
+func (*ApplyPacket) Type() Type { return TypeApply }
+
+// Type returns the message type.
+func (*ResPacket) Type() Type { return TypeRes }
+
+// Type returns the message type.
+func (*ErrPacket) Type() Type { return TypeErr }
+
+// Type returns the message type.
+func (*ReleasePacket) Type() Type { return TypeRelease }
+
+// Type returns the message type.
+func (*BatchPacket) Type() Type { return TypeBatch }
+
+// Type returns the message type.
+func (*BatchResPacket) Type() Type { return TypeBatchRes }
+
+// Type returns the message type.
+func (*HandshakeReqPacket) Type() Type { return TypeHandshakeReq }
+
+// Type returns the message type.
+func (*HandshakeAckPacket) Type() Type { return TypeHandshakeAck }
+
+// Type returns the message type.
+func (*HandshakeRejectPacket) Type() Type { return TypeHandshakeReject }
+
+// Type returns the message type.
+func (*IdentityUpdatePacket) Type() Type { return TypeIdentityUpdate }
+
+// Type returns the message type.
+func (*HandshakeReadyPacket) Type() Type { return TypeHandshakeReady }
+
+// Type returns the message type.
+func (*ProviderAvailablePacket) Type() Type { return TypeProviderAvailable }
+
+// Type returns the message type.
+func (*ChunkStartPacket) Type() Type { return TypeChunkStart }
+
+// Type returns the message type.
+func (*ChunkDataPacket) Type() Type { return TypeChunkData }
+
+// MessageID returns the message id.
+func (p *GetPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *SetPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *ApplyPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *ResPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *ErrPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *ReleasePacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *BatchPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *BatchResPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *HandshakeReqPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *HandshakeAckPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *HandshakeRejectPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *IdentityUpdatePacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *HandshakeReadyPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
 func (p *ProviderAvailablePacket) MessageID() ID { return p.ID }
-func (p *ChunkStartPacket) MessageID() ID        { return p.ID }
-func (p *ChunkDataPacket) MessageID() ID         { return p.ID }
+
+// MessageID returns the message id.
+func (p *ChunkStartPacket) MessageID() ID { return p.ID }
+
+// MessageID returns the message id.
+func (p *ChunkDataPacket) MessageID() ID { return p.ID }
 
 func (*GetPacket) packet()               {}
 func (*SetPacket) packet()               {}
