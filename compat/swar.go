@@ -13,16 +13,13 @@ const (
 
 // plainJSON8 reports whether the eight bytes of w are all printable ASCII
 // other than '"' and '\\': bytes that JSON strings carry verbatim both ways.
-func plainJSON8(w uint64) bool {
-	if w&swarHi != 0 {
-		return false // non-ASCII
-	}
-	less := (w - swarLo*0x20) & ^w & swarHi // some byte < 0x20
-	q := w ^ (swarLo * '"')
-	quote := (q - swarLo) & ^q & swarHi
-	bs := w ^ (swarLo * '\\')
-	back := (bs - swarLo) & ^bs & swarHi
-	return less|quote|back == 0
+func plainJSON8(w uint64) bool { return special8(w)&swarHi == 0 }
+
+// special8 has the high bit set in (at least) the first byte of w that is
+// non-ASCII, a control character, '"' or '\\'. The subtractions only borrow
+// past a byte that is itself flagged, so a zero result is exact.
+func special8(w uint64) uint64 {
+	return w | (w - swarLo*0x20) | ((w ^ swarLo*'"') - swarLo) | ((w ^ swarLo*'\\') - swarLo)
 }
 
 // PlainPrefix returns the length of the longest prefix of b, a multiple of
@@ -30,11 +27,12 @@ func plainJSON8(w uint64) bool {
 func PlainPrefix(b []byte) int {
 	i := 0
 	for i+32 <= len(b) {
-		w0 := binary.LittleEndian.Uint64(b[i:])
-		w1 := binary.LittleEndian.Uint64(b[i+8:])
-		w2 := binary.LittleEndian.Uint64(b[i+16:])
-		w3 := binary.LittleEndian.Uint64(b[i+24:])
-		if !plainJSON8(w0) || !plainJSON8(w1) || !plainJSON8(w2) || !plainJSON8(w3) {
+		w := b[i : i+32 : i+32] // one bounds check for four loads
+		w0 := binary.LittleEndian.Uint64(w[0:8])
+		w1 := binary.LittleEndian.Uint64(w[8:16])
+		w2 := binary.LittleEndian.Uint64(w[16:24])
+		w3 := binary.LittleEndian.Uint64(w[24:32])
+		if (special8(w0)|special8(w1)|special8(w2)|special8(w3))&swarHi != 0 {
 			break
 		}
 		i += 32
