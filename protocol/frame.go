@@ -112,7 +112,14 @@ func AppendPacketFrame(dst []byte, p Packet, max int) ([]byte, error) {
 	return dst, nil
 }
 
-var chunkPool = sync.Pool{New: func() any { return make([]byte, frameChunk) }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, frameChunk); return &b }}
+
+func getChunk() []byte { return (*chunkPool.Get().(*[]byte))[:0] }
+
+func putChunk(b []byte) {
+	b = b[:cap(b)]
+	chunkPool.Put(&b)
+}
 
 // FrameReader reads length-prefixed frames from a byte stream. It accepts
 // any chunking of the stream (one byte at a time or many frames per read)
@@ -208,15 +215,15 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 	chunks := make([][]byte, 0, size/frameChunk+1)
 	defer func() {
 		for _, c := range chunks {
-			chunkPool.Put(c[:cap(c)])
+			putChunk(c)
 		}
 	}()
 	got := 0
-	cur := chunkPool.Get().([]byte)[:0]
+	cur := getChunk()
 	for got < size {
 		if len(cur) == cap(cur) {
 			chunks = append(chunks, cur)
-			cur = chunkPool.Get().([]byte)[:0]
+			cur = getChunk()
 		}
 		if f.head < f.tail {
 			n := copy(cur[len(cur):cap(cur)], f.buf[f.head:min(f.tail, f.head+size-got)])
