@@ -232,12 +232,14 @@ func (c *Conn) shutdown(cause error) {
 	}
 	c.local = map[string]resource{}
 	c.mu.Unlock()
-	c.cancel(cause)
-	_ = c.rw.Close()
+	// Stop sending first, so that no reply leaves after Close has begun
+	// (handlers see their context cancelled next and may still finish).
 	c.wmu.Lock()
 	c.wfailed = cause
 	c.wcond.Broadcast()
 	c.wmu.Unlock()
+	c.cancel(cause)
+	_ = c.rw.Close()
 	for _, ch := range pending {
 		ch <- reply{err: cause}
 	}
