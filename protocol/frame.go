@@ -209,10 +209,11 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 		f.head += size
 		return body, nil
 	}
-	// A large frame: collect it in pooled chunks as its bytes arrive, then
-	// copy it into one buffer of its exact size. Memory held before the
-	// end is at most what has arrived plus one chunk.
-	chunks := make([][]byte, 0, size/frameChunk+1)
+	// A large frame: collect it in pooled chunks until a quarter of it has
+	// arrived, then allocate it whole, copy the chunks in and read the rest
+	// straight into it. Memory held is at most four times what has arrived
+	// plus one chunk, and most of a big frame is never copied.
+	chunks := make([][]byte, 0, 4)
 	defer func() {
 		for _, c := range chunks {
 			putChunk(c)
@@ -220,7 +221,47 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 	}()
 	got := 0
 	cur := getChunk()
+	var body []byte
+	eof := func(err error) ([]byte, error) {
+		if errors.Is(err, io.EOF) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
 	for got < size {
+		if body == nil && got >= size/4 {
+			body = make([]byte, 0, size)
+			for _, c := range chunks {
+				body = append(body, c...)
+			}
+			body = append(body, cur...)
+			chunks = append(chunks, cur)
+			cur = nil
+		}
+		if body != nil {
+			if f.head < f.tail {
+				n := min(f.tail-f.head, size-got)
+				body = append(body, f.buf[f.head:f.head+n]...)
+				f.head += n
+				got += n
+				continue
+			}
+			if size-got < len(f.buf) {
+				// The end of the frame: read through buf so that the
+				// next frames arrive in the same read.
+				if err := f.fill(); err != nil {
+					return eof(err)
+				}
+				continue
+			}
+			m, err := f.r.Read(body[len(body):size])
+			body = body[:len(body)+m]
+			got += m
+			if err != nil && got < size {
+				return eof(err)
+			}
+			continue
+		}
 		if len(cur) == cap(cur) {
 			chunks = append(chunks, cur)
 			cur = getChunk()
@@ -232,34 +273,20 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 			got += n
 			continue
 		}
-		want := min(cap(cur)-len(cur), size-got)
-		if size-got < len(f.buf) {
-			// The end of the frame: read through buf so that the next
-			// frames arrive in the same read.
-			if err := f.fill(); err != nil {
-				chunks = append(chunks, cur)
-				if errors.Is(err, io.EOF) {
-					return nil, io.ErrUnexpectedEOF
-				}
-				return nil, err
-			}
-			continue
-		}
-		m, err := f.r.Read(cur[len(cur) : len(cur)+want])
+		m, err := f.r.Read(cur[len(cur):min(cap(cur), len(cur)+size-got)])
 		cur = cur[:len(cur)+m]
 		got += m
 		if err != nil && got < size {
 			chunks = append(chunks, cur)
-			if errors.Is(err, io.EOF) {
-				return nil, io.ErrUnexpectedEOF
-			}
-			return nil, err
+			return eof(err)
 		}
 	}
-	chunks = append(chunks, cur)
-	body := make([]byte, 0, size)
-	for _, c := range chunks {
-		body = append(body, c...)
+	if body == nil { // the whole frame fit in the chunks
+		chunks = append(chunks, cur)
+		body = make([]byte, 0, size)
+		for _, c := range chunks {
+			body = append(body, c...)
+		}
 	}
 	return body, nil
 }
