@@ -128,7 +128,8 @@ type Conn struct {
 	wq      [][]byte // buffers queued before small (frame heads and big payloads)
 	wqSpare [][]byte
 	spare   []byte
-	queued  int // bytes queued
+	queued  int      // bytes queued
+	wrel    []func() // releases of big payloads queued in wq
 	writing bool
 	wfailed error
 
@@ -275,13 +276,21 @@ func payloadOf(p protocol.Packet) protocol.Raw {
 // in one writev; the others only queue. Big payloads are not copied: they
 // are queued as their own buffers (the caller must not modify them).
 // Senders block while more than MaxBuffered bytes are queued.
-func (c *Conn) send(p protocol.Packet) error {
+func (c *Conn) send(p protocol.Packet) error { return c.sendRel(p, nil) }
+
+// sendRel is send for a packet whose payload buffer can be recycled:
+// release is called once the payload is no longer needed (at once for a
+// small payload, which is copied; after the write for a big one).
+func (c *Conn) sendRel(p protocol.Packet, release func()) error {
 	c.wmu.Lock()
 	for c.wfailed == nil && c.writing && c.queued > c.cfg.MaxBuffered {
 		c.wcond.Wait()
 	}
 	if c.wfailed != nil {
 		c.wmu.Unlock()
+		if release != nil {
+			release()
+		}
 		return c.closedErr()
 	}
 	n := len(c.small)
@@ -293,12 +302,19 @@ func (c *Conn) send(p protocol.Packet) error {
 			c.queued += len(c.small) - n + len(payload) + 1
 			c.wq = append(c.wq, c.small, payload)
 			c.small = append(make([]byte, 0, 4096), ']')
+			if release != nil {
+				c.wrel = append(c.wrel, release)
+				release = nil
+			}
 		}
 	} else {
 		c.small, err = protocol.AppendPacketFrame(c.small, p, c.maxFr)
 		if err == nil {
 			c.queued += len(c.small) - n
 		}
+	}
+	if release != nil {
+		release() // copied (or failed): the buffer is free again
 	}
 	if err != nil {
 		c.small = c.small[:n]
@@ -318,7 +334,8 @@ func (c *Conn) send(p protocol.Packet) error {
 	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
 		bufs := append(c.wq, c.small)
 		last := c.small
-		c.wq, c.small, c.queued = c.wqSpare[:0], c.spare[:0], 0
+		rel := c.wrel
+		c.wq, c.small, c.queued, c.wrel = c.wqSpare[:0], c.spare[:0], 0, nil
 		c.wmu.Unlock()
 		var werr error
 		if len(bufs) == 1 {
@@ -326,6 +343,9 @@ func (c *Conn) send(p protocol.Packet) error {
 		} else {
 			nb := net.Buffers(bufs)
 			_, werr = nb.WriteTo(c.rw)
+		}
+		for _, r := range rel {
+			r()
 		}
 		c.wmu.Lock()
 		clear(bufs) // drop references to big payloads
@@ -361,14 +381,13 @@ func (c *Conn) Notify(p protocol.Packet) error { return c.send(p) }
 // late reply are released.
 func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload any) (protocol.Raw, error) {
 	var raw protocol.Raw
+	var release func()
 	if op != OpGet {
 		var err error
-		var release func()
 		raw, release, err = c.encodePooled(payload, "")
 		if err != nil {
 			return nil, err
 		}
-		defer release()
 	}
 	ch := replyPool.Get().(chan reply)
 	c.mu.Lock()
@@ -392,7 +411,7 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 	default:
 		p = &protocol.ApplyPacket{ID: pid, Target: t, Args: raw}
 	}
-	if err := c.send(p); err != nil {
+	if err := c.sendRel(p, release); err != nil {
 		c.forget(id)
 		return nil, err
 	}
@@ -746,17 +765,15 @@ func (c *Conn) runTask(t task) {
 		_ = c.replyErr(id, err)
 		return
 	}
-	_ = c.send(&protocol.ResPacket{ID: id, Result: raw})
-	release()
+	_ = c.sendRel(&protocol.ResPacket{ID: id, Result: raw}, release)
 }
 
-// encodeBufs recycles the buffers small payloads are encoded into (send
-// copies small payloads into its queue).
+// encodeBufs recycles the buffers payloads are encoded into, once send has
+// copied them (small) or written them (big).
 var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// encodePooled is EncodeFor into a pooled buffer; release returns it once
-// the payload has been handed to send. Big payloads, which send queues
-// without copying, are never recycled.
+// encodePooled is EncodeFor into a pooled buffer; release (which sendRel
+// calls) returns it to the pool once the payload is no longer needed.
 func (c *Conn) encodePooled(v any, service string) (protocol.Raw, func(), error) {
 	bp := encodeBufs.Get().(*[]byte)
 	b, err := protocol.AppendValue((*bp)[:0], v, &protocol.EncodeOptions{Resource: func(v any) (string, error) {
@@ -767,7 +784,7 @@ func (c *Conn) encodePooled(v any, service string) (protocol.Raw, func(), error)
 		return c.RegisterFor(t, service)
 	}})
 	release := func() {
-		if cap(b) <= 16<<10 && len(b) < bigPayload {
+		if cap(b) <= 4<<20 {
 			*bp = b[:0]
 			encodeBufs.Put(bp)
 		}
