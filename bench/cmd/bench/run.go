@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -275,7 +274,6 @@ func idleRSS(sock string) map[string]float64 {
 		cl.Start()
 		bufio.NewReader(stdout).ReadString('\n')
 		time.Sleep(300 * time.Millisecond)
-		runtime.GC()
 		after := procStatus(serverPID(srv), "VmRSS")
 		stdin.Close()
 		cl.Wait()
