@@ -42,6 +42,22 @@ func AppendFrame(dst, body []byte, max int) ([]byte, error) {
 	return append(dst, body...), nil
 }
 
+// Payload returns the payload of a SET, APPLY, RES or ERR packet (its last
+// field), and nil for other packets.
+func Payload(p Packet) Raw {
+	switch x := p.(type) {
+	case *SetPacket:
+		return x.Value
+	case *ApplyPacket:
+		return x.Args
+	case *ResPacket:
+		return x.Result
+	case *ErrPacket:
+		return x.Error
+	}
+	return nil
+}
+
 // AppendFrameHead is AppendPacketFrame for a packet whose payload (the SET
 // value, APPLY args, RES result or ERR error, always its last field) is
 // large: it appends the frame header and the packet text up to the

@@ -257,20 +257,6 @@ func (c *Conn) closedErr() error {
 // straight from its own buffer (writev) instead of being copied.
 const bigPayload = 64 << 10
 
-func payloadOf(p protocol.Packet) protocol.Raw {
-	switch x := p.(type) {
-	case *protocol.SetPacket:
-		return x.Value
-	case *protocol.ApplyPacket:
-		return x.Args
-	case *protocol.ResPacket:
-		return x.Result
-	case *protocol.ErrPacket:
-		return x.Error
-	}
-	return nil
-}
-
 // send frames p and writes it, coalescing with concurrent senders: the
 // first sender to find the writer idle writes everything queued meanwhile
 // in one writev; the others only queue. Big payloads are not copied: they
@@ -295,7 +281,7 @@ func (c *Conn) sendRel(p protocol.Packet, release func()) error {
 	}
 	n := len(c.small)
 	var err error
-	if len(payloadOf(p)) >= bigPayload {
+	if len(protocol.Payload(p)) >= bigPayload {
 		var payload protocol.Raw
 		c.small, payload, err = protocol.AppendFrameHead(c.small, p, c.maxFr)
 		if err == nil {
@@ -459,14 +445,20 @@ func (c *Conn) Encode(v any) (protocol.Raw, error) { return c.EncodeFor(v, "") }
 // from it remember that service, so that later calls on them carry it in
 // Call.Service (and policy can judge them as calls to that service).
 func (c *Conn) EncodeFor(v any, service string) (protocol.Raw, error) {
-	b, err := protocol.AppendValue(nil, v, &protocol.EncodeOptions{Resource: func(v any) (string, error) {
+	b, err := protocol.AppendValue(nil, v, c.encodeOptions(service))
+	return protocol.Raw(b), err
+}
+
+// encodeOptions registers the functions and Resource values met while
+// encoding as resources made by a call to service.
+func (c *Conn) encodeOptions(service string) *protocol.EncodeOptions {
+	return &protocol.EncodeOptions{Resource: func(v any) (string, error) {
 		t, err := TargetOf(v)
 		if err != nil {
 			return "", err
 		}
 		return c.RegisterFor(t, service)
-	}})
-	return protocol.Raw(b), err
+	}}
 }
 
 // resource is a local resource and the service it came from.
@@ -776,13 +768,7 @@ var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &
 // calls) returns it to the pool once the payload is no longer needed.
 func (c *Conn) encodePooled(v any, service string) (protocol.Raw, func(), error) {
 	bp := encodeBufs.Get().(*[]byte)
-	b, err := protocol.AppendValue((*bp)[:0], v, &protocol.EncodeOptions{Resource: func(v any) (string, error) {
-		t, err := TargetOf(v)
-		if err != nil {
-			return "", err
-		}
-		return c.RegisterFor(t, service)
-	}})
+	b, err := protocol.AppendValue((*bp)[:0], v, c.encodeOptions(service))
 	release := func() {
 		if cap(b) <= 4<<20 {
 			*bp = b[:0]

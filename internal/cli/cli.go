@@ -258,16 +258,9 @@ func (e *env) timeout() (time.Duration, error) {
 // target parses TARGET (APP[/INSTANCE]) unless --socket is given, in which
 // case TARGET is not expected. It returns the remaining arguments.
 func (e *env) target() (client.Target, *client.Options, []string, error) {
-	opts := &client.Options{AppID: "nexusctl", SocketPath: e.flags["socket"]}
-	if id := e.flags["app-id"]; id != "" {
-		opts.AppID = id
-	}
-	if v := e.flags["token-env"]; v != "" {
-		tok, ok := os.LookupEnv(v)
-		if !ok || tok == "" {
-			return client.Target{}, nil, nil, fmt.Errorf("--token-env: environment variable %s is not set", v)
-		}
-		opts.Token = tok
+	opts, err := e.clientOptions()
+	if err != nil {
+		return client.Target{}, nil, nil, err
 	}
 	args := e.args
 	if opts.SocketPath != "" {
@@ -278,6 +271,33 @@ func (e *env) target() (client.Target, *client.Options, []string, error) {
 	}
 	app, inst, _ := strings.Cut(args[0], "/")
 	return client.Target{AppID: app, Instance: inst}, opts, args[1:], nil
+}
+
+// token returns the pre-auth token named by --token-env ("" without it).
+func (e *env) token() (string, error) {
+	v := e.flags["token-env"]
+	if v == "" {
+		return "", nil
+	}
+	tok, ok := os.LookupEnv(v)
+	if !ok || tok == "" {
+		return "", fmt.Errorf("--token-env: environment variable %s is not set", v)
+	}
+	return tok, nil
+}
+
+// clientOptions builds the client options of --socket, --app-id and
+// --token-env.
+func (e *env) clientOptions() (*client.Options, error) {
+	tok, err := e.token()
+	if err != nil {
+		return nil, err
+	}
+	opts := &client.Options{AppID: "nexusctl", SocketPath: e.flags["socket"], Token: tok}
+	if id := e.flags["app-id"]; id != "" {
+		opts.AppID = id
+	}
+	return opts, nil
 }
 
 // dial parses the target and connects.

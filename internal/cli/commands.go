@@ -221,7 +221,7 @@ func runLs(e *env) int {
 			fmt.Fprintf(e.stderr, "nexusctl: --timeout: %v\n", err)
 			return ExitUsage
 		}
-		_, opts, _, err := (&env{flags: map[string]string{"socket": "x", "token-env": e.flags["token-env"], "app-id": e.flags["app-id"]}}).target()
+		opts, err := e.clientOptions()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nexusctl: %v\n", err)
 			return ExitUsage

@@ -29,14 +29,12 @@ func runServe(e *env) int {
 	}
 	opts := &daemon.Options{AppID: app, Instance: e.flags["instance"], SocketPath: e.flags["socket"],
 		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	if v := e.flags["token-env"]; v != "" {
-		tok, ok := os.LookupEnv(v)
-		if !ok || tok == "" {
-			fmt.Fprintf(e.stderr, "nexusctl serve: --token-env: environment variable %s is not set\n", v)
-			return ExitUsage
-		}
-		opts.Token = tok
+	tok, err := e.token()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nexusctl serve: %v\n", err)
+		return ExitUsage
 	}
+	opts.Token = tok
 	d, err := daemon.New(opts)
 	if err != nil {
 		return e.fail(err)
