@@ -1,7 +1,11 @@
 package daemon_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
+	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -75,4 +79,54 @@ func shortDirB(b *testing.B) string {
 	}
 	b.Cleanup(func() { removeAll(d) })
 	return d
+}
+
+// BenchmarkRawPingPong is the same-run baseline for BenchmarkGoGoEcho: a
+// 4-byte length-prefixed ping-pong of the same message over a Unix socket,
+// one goroutine per side, no JSON.
+func BenchmarkRawPingPong(b *testing.B) {
+	ln, err := net.Listen("unix", shortDirB(b)+"/raw.sock")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		buf := make([]byte, 4+64)
+		for {
+			if _, err := io.ReadFull(br, buf[:4]); err != nil {
+				return
+			}
+			n := binary.BigEndian.Uint32(buf)
+			if _, err := io.ReadFull(br, buf[4:4+n]); err != nil {
+				return
+			}
+			if _, err := c.Write(buf[:4+n]); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	msg := []byte("\x00\x00\x00\x0dhello, nexus!")
+	in := make([]byte, len(msg))
+	b.Run("sequential", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Write(msg); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(br, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -456,19 +456,29 @@ func (f *fields) strings(i int, name string) ([]string, error) {
 		return nil, protoErr(f.t, name+" is not an array: "+clip(b))
 	}
 	s := scanner{data: b, pos: 1, maxDepth: 2}
-	out := []string{}
 	s.ws()
 	if s.data[s.pos] == ']' {
-		return out, nil
+		return []string{}, nil
 	}
+	out := make([]string, 0, 4) // paths are short: one allocation
 	for {
 		s.ws()
 		if s.data[s.pos] != '"' {
 			return nil, protoErr(f.t, name+" element "+strconv.Itoa(len(out))+" is not a string")
 		}
-		str, err := s.str()
+		body, simple, err := s.stringSpan()
 		if err != nil {
 			return nil, err
+		}
+		var str string
+		if simple {
+			str = intern(body) // service and method names repeat call after call
+		} else {
+			s.buf, err = compat.AppendUnquoted(s.buf[:0], body)
+			if err != nil {
+				return nil, s.errorf("%v", err)
+			}
+			str = string(s.buf)
 		}
 		out = append(out, str)
 		s.ws()

@@ -160,12 +160,23 @@ func DecodeArgs(raw Raw) ([]any, error) {
 	if raw == nil {
 		return []any{Undefined{}}, nil
 	}
+	s := scanner{data: raw, maxDepth: DefaultMaxDepth}
+	s.ws()
+	if s.pos < len(raw) && raw[s.pos] == '[' {
+		// The usual case: decode the list straight into the result.
+		a, err := s.array(true)
+		if err != nil {
+			return nil, err
+		}
+		s.ws()
+		if s.pos != len(raw) {
+			return nil, s.errorf("unexpected data after the value")
+		}
+		return a, nil
+	}
 	v, err := DecodeValue(raw)
 	if err != nil {
 		return nil, err
-	}
-	if a, ok := v.([]any); ok {
-		return a, nil
 	}
 	return []any{v}, nil
 }

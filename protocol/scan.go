@@ -291,6 +291,39 @@ func (s *scanner) str() (string, error) {
 	return string(s.buf), nil
 }
 
+// array decodes a JSON array; s.data[s.pos] is its '['.
+func (s *scanner) array(revive bool) ([]any, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	s.pos++
+	arr := []any{}
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+		s.depth--
+		return arr, nil
+	}
+	for {
+		v, err := s.value(revive)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		s.ws()
+		if s.pos < len(s.data) && s.data[s.pos] == ',' {
+			s.pos++
+			continue
+		}
+		if s.pos < len(s.data) && s.data[s.pos] == ']' {
+			s.pos++
+			s.depth--
+			return arr, nil
+		}
+		return nil, s.errorf("expected ',' or ']'")
+	}
+}
+
 // value decodes one JSON value. With revive set, strings are payload
 // strings: placeholders become Undefined, Ref, *Map, *Set and *big.Int, and
 // one escape prefix is removed.
@@ -303,35 +336,11 @@ func (s *scanner) value(revive bool) (any, error) {
 	case c == '{':
 		return s.object(revive)
 	case c == '[':
-		if err := s.enter(); err != nil {
+		arr, err := s.array(revive)
+		if err != nil {
 			return nil, err
 		}
-		s.pos++
-		arr := []any{}
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			s.depth--
-			return arr, nil
-		}
-		for {
-			v, err := s.value(revive)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-			s.ws()
-			if s.pos < len(s.data) && s.data[s.pos] == ',' {
-				s.pos++
-				continue
-			}
-			if s.pos < len(s.data) && s.data[s.pos] == ']' {
-				s.pos++
-				s.depth--
-				return arr, nil
-			}
-			return nil, s.errorf("expected ',' or ']'")
-		}
+		return arr, nil
 	case c == '"':
 		str, err := s.str()
 		if err != nil {

@@ -129,7 +129,7 @@ type Conn struct {
 	wqSpare [][]byte
 	spare   []byte
 	queued  int      // bytes queued
-	wrel    []func() // releases of big payloads queued in wq
+	wrel    []*encBuf // pooled buffers of big payloads queued in wq
 	writing bool
 	wfailed error
 
@@ -143,6 +143,7 @@ type Conn struct {
 	tasks    chan task    // hands incoming calls to idle workers
 	workers  atomic.Int64 // live worker goroutines
 	inflight atomic.Int64 // calls being served
+	waiting  atomic.Int64 // our requests waiting for their reply
 	handlers sync.WaitGroup
 	readDone chan struct{}
 }
@@ -267,16 +268,14 @@ func (c *Conn) send(p protocol.Packet) error { return c.sendRel(p, nil) }
 // sendRel is send for a packet whose payload buffer can be recycled:
 // release is called once the payload is no longer needed (at once for a
 // small payload, which is copied; after the write for a big one).
-func (c *Conn) sendRel(p protocol.Packet, release func()) error {
+func (c *Conn) sendRel(p protocol.Packet, release *encBuf) error {
 	c.wmu.Lock()
 	for c.wfailed == nil && c.writing && c.queued > c.cfg.MaxBuffered {
 		c.wcond.Wait()
 	}
 	if c.wfailed != nil {
 		c.wmu.Unlock()
-		if release != nil {
-			release()
-		}
+		release.release()
 		return c.closedErr()
 	}
 	n := len(c.small)
@@ -299,9 +298,7 @@ func (c *Conn) sendRel(p protocol.Packet, release func()) error {
 			c.queued += len(c.small) - n
 		}
 	}
-	if release != nil {
-		release() // copied (or failed): the buffer is free again
-	}
+	release.release() // copied (or failed): the buffer is free again
 	if err != nil {
 		c.small = c.small[:n]
 		c.wmu.Unlock()
@@ -312,11 +309,15 @@ func (c *Conn) sendRel(p protocol.Packet, release func()) error {
 		return nil
 	}
 	c.writing = true
-	// Let other runnable senders queue their frames first: under load this
-	// turns many small writes into one; alone it costs next to nothing.
-	c.wmu.Unlock()
-	runtime.Gosched()
-	c.wmu.Lock()
+	if c.waiting.Load()+c.inflight.Load() > 1 {
+		// Other calls are under way, so other senders may be about to
+		// queue frames: let them run first, which under load turns many
+		// small writes into one. A lone call skips this trip through the
+		// scheduler.
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
+	}
 	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
 		bufs := append(c.wq, c.small)
 		last := c.small
@@ -331,7 +332,7 @@ func (c *Conn) sendRel(p protocol.Packet, release func()) error {
 			_, werr = nb.WriteTo(c.rw)
 		}
 		for _, r := range rel {
-			r()
+			r.release()
 		}
 		c.wmu.Lock()
 		clear(bufs) // drop references to big payloads
@@ -367,7 +368,7 @@ func (c *Conn) Notify(p protocol.Packet) error { return c.send(p) }
 // late reply are released.
 func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload any) (protocol.Raw, error) {
 	var raw protocol.Raw
-	var release func()
+	var release *encBuf
 	if op != OpGet {
 		var err error
 		raw, release, err = c.encodePooled(payload, "")
@@ -397,6 +398,8 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 	default:
 		p = &protocol.ApplyPacket{ID: pid, Target: t, Args: raw}
 	}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	if err := c.sendRel(p, release); err != nil {
 		c.forget(id)
 		return nil, err
@@ -445,20 +448,10 @@ func (c *Conn) Encode(v any) (protocol.Raw, error) { return c.EncodeFor(v, "") }
 // from it remember that service, so that later calls on them carry it in
 // Call.Service (and policy can judge them as calls to that service).
 func (c *Conn) EncodeFor(v any, service string) (protocol.Raw, error) {
-	b, err := protocol.AppendValue(nil, v, c.encodeOptions(service))
+	eb := encBuf{c: c, service: service}
+	eb.opts.Resource = eb.register
+	b, err := protocol.AppendValue(nil, v, &eb.opts)
 	return protocol.Raw(b), err
-}
-
-// encodeOptions registers the functions and Resource values met while
-// encoding as resources made by a call to service.
-func (c *Conn) encodeOptions(service string) *protocol.EncodeOptions {
-	return &protocol.EncodeOptions{Resource: func(v any) (string, error) {
-		t, err := TargetOf(v)
-		if err != nil {
-			return "", err
-		}
-		return c.RegisterFor(t, service)
-	}}
 }
 
 // resource is a local resource and the service it came from.
@@ -503,6 +496,7 @@ func (c *Conn) Release(id string) error {
 
 func (c *Conn) readLoop() {
 	defer close(c.readDone)
+	defer close(c.tasks) // the reader is the only sender: idle workers exit
 	for {
 		b, err := c.fr.ReadFrame()
 		if err != nil {
@@ -693,6 +687,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		return c.replyErr(id, err)
 	}
 	tk := task{id: id, target: target, call: call}
+	c.inflight.Add(1) // counted from now: runTask takes it off
 	select {
 	case c.tasks <- tk: // an idle worker takes it
 		return nil
@@ -709,33 +704,41 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	select {
 	case c.tasks <- tk:
 	case <-c.ctx.Done():
+		c.inflight.Add(-1)
 	}
 	return nil
 }
 
-// worker serves calls until it has been idle for workerIdle or the
-// session ends.
+// worker serves calls until it has been idle for a whole workerIdle tick
+// or the reader has stopped (which closes c.tasks). A ticker, not a timer
+// reset per call, keeps the idle check off the per-call path.
 func (c *Conn) worker(t task) {
 	defer c.handlers.Done()
 	defer c.workers.Add(-1)
-	timer := time.NewTimer(workerIdle)
-	defer timer.Stop()
+	tick := time.NewTicker(workerIdle)
+	defer tick.Stop()
 	for {
 		c.runTask(t)
-		timer.Reset(workerIdle)
+		busy := true
+	wait:
 		select {
-		case t = <-c.tasks:
-		case <-timer.C:
-			return
-		case <-c.ctx.Done():
-			return
+		case next, ok := <-c.tasks:
+			if !ok {
+				return
+			}
+			t = next
+		case <-tick.C:
+			if !busy {
+				return
+			}
+			busy = false
+			goto wait
 		}
 	}
 }
 
 // runTask serves one incoming call and sends its reply.
 func (c *Conn) runTask(t task) {
-	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
 	id, call := t.id, t.call
 	if c.cfg.Authorize != nil {
@@ -760,26 +763,58 @@ func (c *Conn) runTask(t task) {
 	_ = c.sendRel(&protocol.ResPacket{ID: id, Result: raw}, release)
 }
 
-// encodeBufs recycles the buffers payloads are encoded into, once send has
-// copied them (small) or written them (big).
-var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// encBuf is a pooled payload buffer with the encoding state that goes
+// with it, so that encoding a call's payload allocates nothing per call.
+type encBuf struct {
+	b       []byte
+	c       *Conn
+	service string
+	opts    protocol.EncodeOptions
+}
 
-// encodePooled is EncodeFor into a pooled buffer; release (which sendRel
-// calls) returns it to the pool once the payload is no longer needed.
-func (c *Conn) encodePooled(v any, service string) (protocol.Raw, func(), error) {
-	bp := encodeBufs.Get().(*[]byte)
-	b, err := protocol.AppendValue((*bp)[:0], v, c.encodeOptions(service))
-	release := func() {
-		if cap(b) <= 4<<20 {
-			*bp = b[:0]
-			encodeBufs.Put(bp)
-		}
-	}
+// register is the buffer's resource hook (bound once, when the buffer is
+// made).
+func (eb *encBuf) register(v any) (string, error) {
+	t, err := TargetOf(v)
 	if err != nil {
-		release()
-		return nil, func() {}, err
+		return "", err
 	}
-	return protocol.Raw(b), release, nil
+	return eb.c.RegisterFor(t, eb.service)
+}
+
+// encodeBufs recycles payload buffers once send has copied them (small) or
+// written them (big).
+var encodeBufs = sync.Pool{New: func() any {
+	eb := &encBuf{b: make([]byte, 0, 512)}
+	eb.opts.Resource = eb.register
+	return eb
+}}
+
+// encodePooled is EncodeFor into a pooled buffer; sendRel (or release)
+// returns it to the pool once the payload is no longer needed.
+func (c *Conn) encodePooled(v any, service string) (protocol.Raw, *encBuf, error) {
+	eb := encodeBufs.Get().(*encBuf)
+	eb.c, eb.service = c, service
+	var err error
+	eb.b, err = protocol.AppendValue(eb.b[:0], v, &eb.opts)
+	if err != nil {
+		eb.release()
+		return nil, nil, err
+	}
+	return protocol.Raw(eb.b), eb, nil
+}
+
+// release returns the buffer to the pool (a nil buffer is ignored; a huge
+// one is left to the collector).
+func (eb *encBuf) release() {
+	if eb == nil {
+		return
+	}
+	eb.c, eb.service = nil, ""
+	if cap(eb.b) <= 4<<20 {
+		eb.b = eb.b[:0]
+		encodeBufs.Put(eb)
+	}
 }
 
 // invokeSafely runs a target, turning a panic into an error so that user
