@@ -128,7 +128,7 @@ type Conn struct {
 	wq      [][]byte // buffers queued before small (frame heads and big payloads)
 	wqSpare [][]byte
 	spare   []byte
-	queued  int      // bytes queued
+	queued  int       // bytes queued
 	wrel    []*encBuf // pooled buffers of big payloads queued in wq
 	writing bool
 	wfailed error
