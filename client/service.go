@@ -42,10 +42,7 @@ func (s *Service) target(path []string) protocol.Target {
 // it releases them or the session ends.
 func (s *Service) Call(ctx context.Context, method string, args ...any) (Result, error) {
 	if !strings.Contains(method, ".") && method != "" {
-		if args == nil {
-			args = []any{}
-		}
-		raw, err := s.c.conn.Request(ctx, session.OpApply, protocol.Target{Path: []string{s.token, method}}, args)
+		raw, err := s.c.conn.Apply(ctx, protocol.Target{Path: []string{s.token, method}}, args)
 		return s.c.result(raw, err)
 	}
 	return s.CallPath(ctx, SplitPath(method), args...)
@@ -53,10 +50,7 @@ func (s *Service) Call(ctx context.Context, method string, args ...any) (Result,
 
 // CallPath is Call with the path as segments (for names that contain dots).
 func (s *Service) CallPath(ctx context.Context, path []string, args ...any) (Result, error) {
-	if args == nil {
-		args = []any{}
-	}
-	raw, err := s.c.conn.Request(ctx, session.OpApply, s.target(path), args)
+	raw, err := s.c.conn.Apply(ctx, s.target(path), args)
 	return s.c.result(raw, err)
 }
 

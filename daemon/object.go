@@ -39,6 +39,31 @@ type object struct {
 	root    reflect.Value
 	service string
 	mu      *sync.Mutex // guards property reads and writes of this tree
+	// bound caches the root's methods as plain func values (guarded by
+	// mu): calling one needs no method-value allocation per call, and the
+	// common signatures are then called without reflection.
+	bound map[string]reflect.Value
+}
+
+// method returns the root's method called name as a plain func value, if
+// the root has one; o.mu must be held.
+func (o *object) method(name string) (reflect.Value, bool) {
+	if f, ok := o.bound[name]; ok {
+		return f, true
+	}
+	if !o.root.IsValid() || (o.root.Kind() == reflect.Interface && o.root.IsNil()) {
+		return reflect.Value{}, false
+	}
+	i, ok := methodIndex(o.root.Type())[name]
+	if !ok || !o.root.Method(i).CanInterface() {
+		return reflect.Value{}, false
+	}
+	f := reflect.ValueOf(o.root.Method(i).Interface())
+	if o.bound == nil {
+		o.bound = map[string]reflect.Value{}
+	}
+	o.bound[name] = f
+	return f, true
 }
 
 // NexusResource marks a by-reference object as a resource.
@@ -104,7 +129,14 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 		return true, nil // what a JS daemon answers
 	default:
 		o.mu.Lock()
-		fn, ok := walk(o.root, call.Path)
+		var fn reflect.Value
+		ok := false
+		if len(call.Path) == 1 {
+			fn, ok = o.method(call.Path[0])
+		}
+		if !ok {
+			fn, ok = walk(o.root, call.Path)
+		}
 		o.mu.Unlock()
 		for ok && fn.Kind() == reflect.Interface && !fn.IsNil() {
 			fn = fn.Elem()

@@ -71,6 +71,20 @@ func AppendValue(dst []byte, v any, opts *EncodeOptions) ([]byte, error) {
 	return e.value(dst, v)
 }
 
+// AppendValues appends vs as one payload array, exactly as
+// AppendValue(dst, vs, opts) does, without converting the slice to an
+// interface (an APPLY's argument list, call after call).
+func AppendValues(dst []byte, vs []any, opts *EncodeOptions) ([]byte, error) {
+	if opts == nil {
+		opts = &EncodeOptions{}
+	}
+	e := encoder{opts: opts, payload: true, max: opts.MaxDepth}
+	if e.max <= 0 {
+		e.max = DefaultMaxDepth
+	}
+	return e.anys(dst, vs)
+}
+
 // AppendJSON appends v as JavaScript's JSON.stringify writes it, with no
 // placeholders: Undefined and functions are left out of objects and become
 // null in arrays, *Map and *Set become {}, and *big.Int is an error (JS
@@ -90,6 +104,24 @@ func (e *encoder) fail(msg string) error {
 	return errcode.New(errcode.ProtocolError, "Nexus serialization error: "+msg)
 }
 
+func (e *encoder) anys(dst []byte, x []any) ([]byte, error) {
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	dst = append(dst, '[')
+	var err error
+	for i, v := range x {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = e.elem(dst, v); err != nil {
+			return dst, err
+		}
+	}
+	e.depth--
+	return append(dst, ']'), nil
+}
+
 func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
@@ -105,21 +137,7 @@ func (e *encoder) value(dst []byte, v any) ([]byte, error) {
 	case int64:
 		return compat.AppendNumber(dst, float64(x)), nil
 	case []any:
-		if err := e.enter(); err != nil {
-			return dst, err
-		}
-		dst = append(dst, '[')
-		var err error
-		for i, v := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = e.elem(dst, v); err != nil {
-				return dst, err
-			}
-		}
-		e.depth--
-		return append(dst, ']'), nil
+		return e.anys(dst, x)
 	case *Object:
 		if x == nil {
 			return append(dst, "null"...), nil

@@ -368,59 +368,102 @@ func (c *Conn) Notify(p protocol.Packet) error { return c.send(p) }
 // late reply are released.
 func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload any) (protocol.Raw, error) {
 	var raw protocol.Raw
-	var release *encBuf
+	var buf *encBuf
 	if op != OpGet {
 		var err error
-		raw, release, err = c.encodePooled(payload, "")
+		raw, buf, err = c.encodePooled(payload, "")
 		if err != nil {
 			return nil, err
 		}
 	}
-	ch := replyPool.Get().(chan reply)
+	return c.request(ctx, op, t.ResourceID, t.Path, t.Long, t.InvocationService, raw, buf)
+}
+
+// Apply is Request for an APPLY with the argument list args.
+func (c *Conn) Apply(ctx context.Context, t protocol.Target, args []any) (protocol.Raw, error) {
+	raw, buf, err := c.encodePooledArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	return c.request(ctx, OpApply, t.ResourceID, t.Path, t.Long, t.InvocationService, raw, buf)
+}
+
+// outCall is the state of one outgoing call, recycled: its reply channel,
+// the packet it sends and room for a short path.
+type outCall struct {
+	ch    chan reply
+	path  [4]string
+	get   protocol.GetPacket
+	set   protocol.SetPacket
+	apply protocol.ApplyPacket
+}
+
+// outCalls recycles outCall values once their reply has been taken (or can
+// no longer come).
+var outCalls = sync.Pool{New: func() any { return &outCall{ch: make(chan reply, 1)} }}
+
+func (oc *outCall) put() {
+	oc.path = [4]string{}
+	oc.get, oc.set, oc.apply = protocol.GetPacket{}, protocol.SetPacket{}, protocol.ApplyPacket{}
+	outCalls.Put(oc)
+}
+
+// request sends an encoded call and waits for its reply. The target comes
+// as separate fields so that the caller's path slice need not escape: it
+// is copied into recycled storage.
+func (c *Conn) request(ctx context.Context, op Op, resourceID string, path []string, long bool, invocationService string, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
+	oc := outCalls.Get().(*outCall)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		replyPool.Put(ch)
+		buf.release()
+		oc.put()
 		return nil, c.closedErr()
 	}
 	c.nextID++
 	id := c.nextID
-	c.pending[id] = ch
+	c.pending[id] = oc.ch
 	c.mu.Unlock()
 
+	tg := protocol.Target{ResourceID: resourceID, Long: long, InvocationService: invocationService}
+	if path != nil {
+		tg.Path = append(oc.path[:0:len(oc.path)], path...)
+	}
 	var p protocol.Packet
 	pid := protocol.NumID(float64(id))
 	switch op {
 	case OpGet:
-		p = &protocol.GetPacket{ID: pid, Target: t}
+		oc.get = protocol.GetPacket{ID: pid, Target: tg}
+		p = &oc.get
 	case OpSet:
-		p = &protocol.SetPacket{ID: pid, Target: t, Value: raw}
+		oc.set = protocol.SetPacket{ID: pid, Target: tg, Value: raw}
+		p = &oc.set
 	default:
-		p = &protocol.ApplyPacket{ID: pid, Target: t, Args: raw}
+		oc.apply = protocol.ApplyPacket{ID: pid, Target: tg, Args: raw}
+		p = &oc.apply
 	}
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
-	if err := c.sendRel(p, release); err != nil {
-		c.forget(id)
+	if err := c.sendRel(p, buf); err != nil {
+		if c.forget(id) {
+			oc.put()
+		}
 		return nil, err
 	}
 	select {
-	case r := <-ch:
-		replyPool.Put(ch)
+	case r := <-oc.ch:
+		oc.put()
 		return r.result, r.err
 	case <-ctx.Done():
 		if c.forget(id) {
-			replyPool.Put(ch) // nobody will send on it any more
+			oc.put() // nobody will send on it any more
 			return nil, ctxError(ctx)
 		}
-		r := <-ch // the reply raced the cancellation: honour it
-		replyPool.Put(ch)
+		r := <-oc.ch // the reply raced the cancellation: honour it
+		oc.put()
 		return r.result, r.err
 	}
 }
-
-// replyPool recycles the one-slot channels calls wait on.
-var replyPool = sync.Pool{New: func() any { return make(chan reply, 1) }}
 
 // forget removes a pending call; false if a reply already claimed it.
 func (c *Conn) forget(id uint64) bool {
@@ -789,6 +832,19 @@ var encodeBufs = sync.Pool{New: func() any {
 	eb.opts.Resource = eb.register
 	return eb
 }}
+
+// encodePooledArgs is encodePooled for an argument list.
+func (c *Conn) encodePooledArgs(args []any) (protocol.Raw, *encBuf, error) {
+	eb := encodeBufs.Get().(*encBuf)
+	eb.c = c
+	var err error
+	eb.b, err = protocol.AppendValues(eb.b[:0], args, &eb.opts)
+	if err != nil {
+		eb.release()
+		return nil, nil, err
+	}
+	return protocol.Raw(eb.b), eb, nil
+}
 
 // encodePooled is EncodeFor into a pooled buffer; sendRel (or release)
 // returns it to the pool once the payload is no longer needed.

@@ -99,6 +99,16 @@ func CallFunc(ctx context.Context, fn reflect.Value, call *Call, args []any) (an
 
 // callFunc calls a reflected function with decoded arguments.
 func callFunc(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, args []any) (any, error) {
+	if !t.IsVariadic() && t.NumIn() <= 3 && v.CanInterface() {
+		if res, err, ok := callDirect(ctx, v.Interface(), args); ok {
+			return res, err
+		}
+	}
+	return callReflect(ctx, v, t, call, args)
+}
+
+// callReflect is callFunc for any function shape, through reflection.
+func callReflect(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, args []any) (any, error) {
 	in := make([]reflect.Value, 0, t.NumIn())
 	i := 0
 	if i < t.NumIn() && t.In(i) == ctxType {
@@ -155,6 +165,79 @@ func callFunc(ctx context.Context, v reflect.Value, t reflect.Type, call *Call, 
 		return nil, err
 	}
 	return out[0].Interface(), nil
+}
+
+// callDirect calls functions of the most common shapes without reflection,
+// with the same results as the reflective path; ok is false when f has
+// another shape or an argument would need converting.
+func callDirect(ctx context.Context, f any, args []any) (res any, err error, ok bool) {
+	switch f := f.(type) {
+	case func(any) any:
+		return f(argAt(args, 0)), nil, true
+	case func(any) (any, error):
+		return result(f(argAt(args, 0)))
+	case func(context.Context, any) (any, error):
+		return result(f(ctx, argAt(args, 0)))
+	case func() any:
+		return f(), nil, true
+	case func() string:
+		return f(), nil, true
+	case func(context.Context) (any, error):
+		return result(f(ctx))
+	case func(string) string:
+		if s, ok := stringAt(args, 0); ok {
+			return f(s), nil, true
+		}
+	case func(string) (string, error):
+		if s, ok := stringAt(args, 0); ok {
+			return result(f(s))
+		}
+	case func(context.Context, string) (string, error):
+		if s, ok := stringAt(args, 0); ok {
+			return result(f(ctx, s))
+		}
+	case func(float64, float64) float64:
+		x, okX := floatAt(args, 0)
+		y, okY := floatAt(args, 1)
+		if okX && okY {
+			return f(x, y), nil, true
+		}
+	}
+	return nil, nil, false
+}
+
+// result is a (T, error) result as callFunc returns it.
+func result[T any](v T, err error) (any, error, bool) {
+	if err != nil {
+		return nil, err, true
+	}
+	return v, nil, true
+}
+
+// argAt is args[i], or nil (a zero any) when the argument is missing.
+func argAt(args []any, i int) any {
+	if i < len(args) {
+		return args[i]
+	}
+	return nil
+}
+
+// stringAt is args[i] when it is a string, or "" when it is missing.
+func stringAt(args []any, i int) (string, bool) {
+	if i >= len(args) {
+		return "", true
+	}
+	s, ok := args[i].(string)
+	return s, ok
+}
+
+// floatAt is args[i] when it is a number, or 0 when it is missing.
+func floatAt(args []any, i int) (float64, bool) {
+	if i >= len(args) {
+		return 0, true
+	}
+	f, ok := args[i].(float64)
+	return f, ok
 }
 
 // variadicSlice packs the variadic tail of in into one slice value.
