@@ -162,6 +162,17 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 // Buffered returns the bytes read from the stream but not yet consumed.
 func (f *FrameReader) Buffered() []byte { return f.buf[f.head:f.tail] }
 
+// FrameReady reports whether a whole frame is already buffered, so that the
+// next ReadFrame returns without reading from the stream.
+func (f *FrameReader) FrameReady() bool {
+	b := f.buf[f.head:f.tail]
+	if len(b) < FrameHeaderSize {
+		return false
+	}
+	n := binary.BigEndian.Uint32(b)
+	return uint64(len(b)-FrameHeaderSize) >= uint64(n)
+}
+
 // Prepend makes b the next bytes the reader returns, before anything still
 // unread in the stream: bytes that a line reader read past the end of the
 // pre-auth line.

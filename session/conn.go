@@ -63,9 +63,12 @@ type Call struct {
 // Target is something the peer can call into: a service, or a local
 // resource such as a callback or a referenced object.
 type Target interface {
-	// Invoke serves one call. It runs on its own goroutine; ctx is
-	// cancelled when the session ends. The result is encoded as a payload
-	// (functions in it become resources of this session).
+	// Invoke serves one call; ctx is cancelled when the session ends. The
+	// result is encoded as a payload (functions in it become resources of
+	// this session). Calls may run concurrently, on the session's reader
+	// goroutine or on workers: Invoke may block (the session moves its
+	// reader elsewhere after a few milliseconds, at once when Invoke calls
+	// the peer back), but a quick answer is what makes a session fast.
 	Invoke(ctx context.Context, call *Call) (any, error)
 }
 
@@ -140,12 +143,18 @@ type Conn struct {
 	local   map[string]resource // resources we own, by id
 	closed  bool
 
-	tasks    chan task    // hands incoming calls to idle workers
-	workers  atomic.Int64 // live worker goroutines
-	inflight atomic.Int64 // calls being served
-	waiting  atomic.Int64 // our requests waiting for their reply
-	handlers sync.WaitGroup
-	readDone chan struct{}
+	// inline execution (see inline.go)
+	inlineGen   atomic.Uint64 // odd while the reader runs a call itself
+	workerCalls atomic.Int64  // calls still to hand to workers after a slow inline one
+	backoff     atomic.Int64  // the next value of workerCalls
+	corked      atomic.Bool   // replies are queued unwritten (see flush)
+	wdGen       uint64        // the watchdog's last look at inlineGen
+	tasks       chan task     // hands incoming calls to idle workers
+	workers     atomic.Int64  // live worker goroutines
+	inflight    atomic.Int64  // calls being served
+	waiting     atomic.Int64  // our requests waiting for their reply
+	handlers    sync.WaitGroup
+	readDone    chan struct{}
 }
 
 // task is an incoming call waiting for a worker.
@@ -193,6 +202,7 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 		base = context.Background()
 	}
 	c.ctx, c.cancel = context.WithCancelCause(base)
+	watch.add(c)
 	go c.readLoop()
 	return c
 }
@@ -227,6 +237,7 @@ func (c *Conn) shutdown(cause error) {
 		return
 	}
 	c.closed = true
+	watch.remove(c)
 	pending := c.pending
 	c.pending = map[uint64]chan reply{}
 	for id := range c.local {
@@ -269,6 +280,17 @@ func (c *Conn) send(p protocol.Packet) error { return c.sendRel(p, nil) }
 // release is called once the payload is no longer needed (at once for a
 // small payload, which is copied; after the write for a big one).
 func (c *Conn) sendRel(p protocol.Packet, release *encBuf) error {
+	return c.enqueue(p, release, false)
+}
+
+// corkLimit bounds the bytes of replies held back by cork.
+const corkLimit = 256 << 10
+
+// enqueue queues p and, unless another sender is writing, writes the queue.
+// With cork set (a reply of a call the reader ran itself while more frames
+// are waiting) it only queues, up to corkLimit: the reader flushes once it
+// has run out of frames, so one write carries the replies of a whole batch.
+func (c *Conn) enqueue(p protocol.Packet, release *encBuf, cork bool) error {
 	c.wmu.Lock()
 	for c.wfailed == nil && c.writing && c.queued > c.cfg.MaxBuffered {
 		c.wcond.Wait()
@@ -308,8 +330,13 @@ func (c *Conn) sendRel(p protocol.Packet, release *encBuf) error {
 		c.wmu.Unlock()
 		return nil
 	}
+	if cork && c.queued < corkLimit {
+		c.corked.Store(true)
+		c.wmu.Unlock()
+		return nil
+	}
 	c.writing = true
-	if c.waiting.Load()+c.inflight.Load() > 1 {
+	if !cork && c.waiting.Load()+c.inflight.Load() > 1 {
 		// Other calls are under way, so other senders may be about to
 		// queue frames: let them run first, which under load turns many
 		// small writes into one. A lone call skips this trip through the
@@ -318,6 +345,28 @@ func (c *Conn) sendRel(p protocol.Packet, release *encBuf) error {
 		runtime.Gosched()
 		c.wmu.Lock()
 	}
+	return c.writeQueued()
+}
+
+// flush writes the replies cork held back, unless a writer is busy (it
+// writes them with its own frames).
+func (c *Conn) flush() {
+	if !c.corked.Load() {
+		return
+	}
+	c.wmu.Lock()
+	c.corked.Store(false)
+	if c.writing || c.wfailed != nil || (len(c.wq) == 0 && len(c.small) == 0) {
+		c.wmu.Unlock()
+		return
+	}
+	c.writing = true
+	_ = c.writeQueued()
+}
+
+// writeQueued writes the queue until it stays empty; c.wmu is held and
+// c.writing set on entry, and both are released on return.
+func (c *Conn) writeQueued() error {
 	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
 		bufs := append(c.wq, c.small)
 		last := c.small
@@ -450,6 +499,10 @@ func (c *Conn) request(ctx context.Context, op Op, resourceID string, path []str
 		}
 		return nil, err
 	}
+	// A call the reader runs itself may be the one waiting here (a
+	// handler calling back into the peer): the reply can only arrive if
+	// another goroutine reads.
+	c.takeOver()
 	select {
 	case r := <-oc.ch:
 		oc.put()
@@ -537,31 +590,47 @@ func (c *Conn) Release(id string) error {
 	return c.send(&protocol.ReleasePacket{ResourceID: id})
 }
 
+// readLoop is the reader: it decodes frames and dispatches them. The
+// reader role can move to a new goroutine while this one runs a call (see
+// inline.go); the goroutine that loses it returns, and the one that meets
+// the end of the stream ends the session.
 func (c *Conn) readLoop() {
-	defer close(c.readDone)
-	defer close(c.tasks) // the reader is the only sender: idle workers exit
 	for {
+		if !c.fr.FrameReady() {
+			c.flush() // about to wait for the peer: send what cork held back
+		}
 		b, err := c.fr.ReadFrame()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				c.shutdown(errcode.New(errcode.ConnClosed, "connection closed by peer"))
+				c.readerExit(errcode.New(errcode.ConnClosed, "connection closed by peer"))
 			} else if errcode.CodeOf(err) == errcode.IPCProtocolError {
-				c.shutdown(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
+				c.readerExit(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
 			} else {
-				c.shutdown(errcode.Wrap(errcode.ConnClosed, "connection lost", err))
+				c.readerExit(errcode.Wrap(errcode.ConnClosed, "connection lost", err))
 			}
 			return
 		}
 		p, err := protocol.DecodePacket(b, nil)
 		if err != nil {
-			c.shutdown(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
+			c.readerExit(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
 			return
 		}
 		if err := c.dispatch(p); err != nil {
-			c.shutdown(err)
+			if err == errHandedOff {
+				return
+			}
+			c.readerExit(err)
 			return
 		}
 	}
+}
+
+// readerExit ends the session from the reader, which is the only sender on
+// c.tasks: closing it lets idle workers exit.
+func (c *Conn) readerExit(cause error) {
+	c.shutdown(cause)
+	close(c.tasks)
+	close(c.readDone)
 }
 
 // replyID converts a reply id to the numeric id we sent; JS matches ids
@@ -684,8 +753,8 @@ func walkRefs(v any, f func(protocol.Ref)) {
 	}
 }
 
-// serve runs an incoming call on its own goroutine (it runs user code),
-// bounded by MaxInFlight.
+// serve runs an incoming call: on the reader goroutine itself (see
+// inline.go) or on a worker goroutine, bounded by MaxInFlight.
 func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.Raw) error {
 	call := &Call{Conn: c, Op: op, ResourceID: t.ResourceID, Path: t.Path}
 	var target Target
@@ -731,6 +800,9 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	}
 	tk := task{id: id, target: target, call: call}
 	c.inflight.Add(1) // counted from now: runTask takes it off
+	if c.inlineAllowed() {
+		return c.runInline(tk)
+	}
 	select {
 	case c.tasks <- tk: // an idle worker takes it
 		return nil
@@ -781,7 +853,11 @@ func (c *Conn) worker(t task) {
 }
 
 // runTask serves one incoming call and sends its reply.
-func (c *Conn) runTask(t task) {
+func (c *Conn) runTask(t task) { c.runTaskCork(t, false) }
+
+// runTaskCork is runTask; with cork the reply may wait in the queue for
+// the reader's next flush.
+func (c *Conn) runTaskCork(t task, cork bool) {
 	defer c.inflight.Add(-1)
 	id, call := t.id, t.call
 	if c.cfg.Authorize != nil {
@@ -803,7 +879,7 @@ func (c *Conn) runTask(t task) {
 		_ = c.replyErr(id, err)
 		return
 	}
-	_ = c.sendRel(&protocol.ResPacket{ID: id, Result: raw}, release)
+	_ = c.enqueue(&protocol.ResPacket{ID: id, Result: raw}, release, cork)
 }
 
 // encBuf is a pooled payload buffer with the encoding state that goes

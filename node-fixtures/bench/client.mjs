@@ -1,11 +1,14 @@
 // Benchmark client: a real @nexus-js/node-ipc 0.6.0 client calling
 // demo.echo on the daemon at PATH.
-//   node bench/client.mjs PATH seq|mux|big N CONC SIZE
+//   node bench/client.mjs PATH seq|mux|big N CONC SIZE [--wait]
 // Prints one JSON line: {"calls","seconds","meanUs","p50Us","p99Us","bytes"}.
+// With --wait it connects and warms up, prints "ready", and starts measuring
+// only when a line arrives on stdin (so that parallel clients start
+// together, after their process startup).
 import { nexus, Token } from "@nexus-js/core";
 import { usingNodeIpcClient } from "@nexus-js/node-ipc";
 
-const [path, mode, nStr, concStr, sizeStr] = process.argv.slice(2);
+const [path, mode, nStr, concStr, sizeStr, waitFlag] = process.argv.slice(2);
 const n = Number(nStr), conc = Number(concStr), size = Number(sizeStr);
 usingNodeIpcClient({
   appId: "bench-node",
@@ -15,6 +18,11 @@ usingNodeIpcClient({
 const demo = await nexus.create(new Token("demo"), { callTimeout: 120000 });
 const payload = size <= 16 ? "hello, nexus!" : "x".repeat(size);
 for (let i = 0; i < Math.min(Math.floor(n / 10) + 1, 200); i++) await demo.echo(payload);
+if (waitFlag === "--wait") {
+  console.log("ready");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
+  process.stdin.pause();
+}
 const res = { calls: n };
 const start = process.hrtime.bigint();
 if (mode === "mux") {

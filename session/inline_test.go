@@ -1,0 +1,84 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/internal/leakcheck"
+)
+
+// TestBlockingCallDoesNotStallSession: the reader runs calls itself, but a
+// call that blocks must not hold up the session's other calls: the
+// watchdog moves the reader role to a new goroutine, and the session then
+// sends calls to workers for a while.
+func TestBlockingCallDoesNotStallSession(t *testing.T) {
+	leakcheck.Check(t)
+	c, s := pair(t)
+	ctx := context.Background()
+	slow := make(chan error, 1)
+	go func() {
+		_, err := call(ctx, c, "sleep") // blocks until the session ends
+		slow <- err
+	}()
+	// Wait until the server's reader is inside the slow call.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.inlineGen.Load()&1 == 0 && s.workerCalls.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow call never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 3; i++ {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		start := time.Now()
+		res, err := call(cctx, c, "echo", "x")
+		cancel()
+		if err != nil || res != "x" {
+			t.Fatalf("call %d behind a blocked one: %v, %v", i, res, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("call %d took %v behind a blocked one", i, d)
+		}
+	}
+	if s.workerCalls.Load() == 0 {
+		t.Error("after a handover the session should hand calls to workers for a while")
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("the slow call ended early: %v", err)
+	default:
+	}
+	c.Close()
+	s.Close()
+	if err := <-slow; err == nil {
+		t.Error("the slow call should fail when the session ends")
+	}
+}
+
+// TestCorkedBatchReplies: many calls arriving together are all answered
+// (their replies corked into few writes), in any order.
+func TestCorkedBatchReplies(t *testing.T) {
+	leakcheck.Check(t)
+	c, _ := pair(t)
+	ctx := context.Background()
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			res, err := call(ctx, c, "echo", float64(i))
+			if err == nil && res != float64(i) {
+				err = errorf("call %d got %v", i, res)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
