@@ -26,16 +26,16 @@ func special8(w uint64) uint64 {
 // eight bytes, made only of printable ASCII other than '"' and '\\'.
 func PlainPrefix(b []byte) int {
 	i := 0
-	for i+32 <= len(b) {
-		w := b[i : i+32 : i+32] // one bounds check for four loads
-		w0 := binary.LittleEndian.Uint64(w[0:8])
-		w1 := binary.LittleEndian.Uint64(w[8:16])
-		w2 := binary.LittleEndian.Uint64(w[16:24])
-		w3 := binary.LittleEndian.Uint64(w[24:32])
-		if (special8(w0)|special8(w1)|special8(w2)|special8(w3))&swarHi != 0 {
+	for i+64 <= len(b) {
+		w := b[i : i+64 : i+64] // one bounds check for eight loads
+		lo := special8(binary.LittleEndian.Uint64(w[0:8])) | special8(binary.LittleEndian.Uint64(w[8:16])) |
+			special8(binary.LittleEndian.Uint64(w[16:24])) | special8(binary.LittleEndian.Uint64(w[24:32]))
+		hi := special8(binary.LittleEndian.Uint64(w[32:40])) | special8(binary.LittleEndian.Uint64(w[40:48])) |
+			special8(binary.LittleEndian.Uint64(w[48:56])) | special8(binary.LittleEndian.Uint64(w[56:64]))
+		if (lo|hi)&swarHi != 0 {
 			break
 		}
-		i += 32
+		i += 64
 	}
 	for i+8 <= len(b) && plainJSON8(binary.LittleEndian.Uint64(b[i:])) {
 		i += 8

@@ -856,17 +856,21 @@ func (c *Conn) worker(t task) {
 func (c *Conn) runTask(t task) { c.runTaskCork(t, false) }
 
 // runTaskCork is runTask; with cork the reply may wait in the queue for
-// the reader's next flush.
-func (c *Conn) runTaskCork(t task, cork bool) {
+// the reader's next flush. It returns how long the handler (with the
+// Authorize hook) ran: user code, not the decoding and encoding of
+// payloads, whose cost only depends on their size.
+func (c *Conn) runTaskCork(t task, cork bool) (handler time.Duration) {
 	defer c.inflight.Add(-1)
 	id, call := t.id, t.call
+	start := time.Now()
 	if c.cfg.Authorize != nil {
 		if err := c.cfg.Authorize(call); err != nil {
 			_ = c.replyErr(id, err)
-			return
+			return time.Since(start)
 		}
 	}
 	res, err := invokeSafely(c.ctx, t.target, call)
+	handler = time.Since(start)
 	if id.IsNull() {
 		return // a notification-style call expects no reply
 	}
@@ -880,6 +884,7 @@ func (c *Conn) runTaskCork(t task, cork bool) {
 		return
 	}
 	_ = c.enqueue(&protocol.ResPacket{ID: id, Result: raw}, release, cork)
+	return
 }
 
 // encBuf is a pooled payload buffer with the encoding state that goes

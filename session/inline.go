@@ -22,7 +22,7 @@ import (
 //     session's other calls by at most that. (A 1 ms tick cost 2 µs per
 //     call in the pinned sequential benchmark: the runtime's sysmon wakes
 //     with every tick.)
-//   - After a handover, or an inline call that took longer than inlineSlow,
+//   - After a handover, or a handler that ran longer than inlineSlow,
 //     the session sends its next calls to workers (64 calls, doubling up
 //     to 65,536 while calls keep being slow), so sessions whose handlers
 //     block or compute keep their calls running in parallel.
@@ -31,7 +31,9 @@ import (
 // (queued, not written) and the reader writes them all once it has run out
 // of frames: a batch of calls is answered in one write.
 
-// inlineSlow is the run time from which an inline call counts as slow.
+// inlineSlow is the handler run time from which an inline call counts as
+// slow (decoding and encoding big payloads does not count: that work is
+// the same on any goroutine).
 const inlineSlow = 200 * time.Microsecond
 
 // errHandedOff tells readLoop that its goroutine no longer holds the reader
@@ -64,9 +66,7 @@ func (c *Conn) runInline(t task) error {
 	cork := c.fr.FrameReady()
 	g := c.inlineGen.Add(1) // odd: the reader is in a call
 	watch.activity()
-	start := time.Now()
-	c.runTaskCork(t, cork)
-	slow := time.Since(start) > inlineSlow
+	slow := c.runTaskCork(t, cork) > inlineSlow
 	kept := c.inlineGen.CompareAndSwap(g, g+1)
 	c.handlers.Done()
 	if slow {
