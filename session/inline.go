@@ -144,8 +144,8 @@ func (w *watchdog) activity() {
 }
 
 func (w *watchdog) run() {
-	tick := time.NewTicker(watchTick)
-	defer tick.Stop()
+	tick := newTicker(watchTick)
+	defer tick.close()
 	var conns []*Conn
 	quiet := 0
 	for {
@@ -175,15 +175,15 @@ func (w *watchdog) run() {
 			// here or pokes us.
 			w.asleep.Store(true)
 			if !w.anyInline() {
-				tick.Stop()
+				tick.stop()
 				<-w.wake
-				tick.Reset(watchTick)
+				tick.reset(watchTick)
 			}
 			w.asleep.Store(false)
 			quiet = 0
 			continue
 		}
-		<-tick.C
+		tick.wait()
 	}
 }
 
