@@ -149,6 +149,8 @@ type Conn struct {
 	backoff     atomic.Int64  // the next value of workerCalls
 	corked      atomic.Bool   // replies are queued unwritten (see flush)
 	wdGen       uint64        // the watchdog's last look at inlineGen
+	caughtGen   atomic.Uint64 // the inline call the watchdog last saw running
+	caughtAt    atomic.Int64  // when it saw it (monoNow)
 	tasks       chan task     // hands incoming calls to idle workers
 	workers     atomic.Int64  // live worker goroutines
 	inflight    atomic.Int64  // calls being served
@@ -853,24 +855,25 @@ func (c *Conn) worker(t task) {
 }
 
 // runTask serves one incoming call and sends its reply.
-func (c *Conn) runTask(t task) { c.runTaskCork(t, false) }
+func (c *Conn) runTask(t task) { c.runTaskCork(t, false, nil) }
 
 // runTaskCork is runTask; with cork the reply may wait in the queue for
-// the reader's next flush. It returns how long the handler (with the
-// Authorize hook) ran: user code, not the decoding and encoding of
-// payloads, whose cost only depends on their size.
-func (c *Conn) runTaskCork(t task, cork bool) (handler time.Duration) {
+// the reader's next flush. afterHandler, if set, runs when the handler
+// (user code) has returned, before the result is encoded.
+func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 	defer c.inflight.Add(-1)
 	id, call := t.id, t.call
-	start := time.Now()
+	var res any
+	var err error
 	if c.cfg.Authorize != nil {
-		if err := c.cfg.Authorize(call); err != nil {
-			_ = c.replyErr(id, err)
-			return time.Since(start)
-		}
+		err = c.cfg.Authorize(call)
 	}
-	res, err := invokeSafely(c.ctx, t.target, call)
-	handler = time.Since(start)
+	if err == nil {
+		res, err = invokeSafely(c.ctx, t.target, call)
+	}
+	if afterHandler != nil {
+		afterHandler()
+	}
 	if id.IsNull() {
 		return // a notification-style call expects no reply
 	}
@@ -884,7 +887,6 @@ func (c *Conn) runTaskCork(t task, cork bool) (handler time.Duration) {
 		return
 	}
 	_ = c.enqueue(&protocol.ResPacket{ID: id, Result: raw}, release, cork)
-	return
 }
 
 // encBuf is a pooled payload buffer with the encoding state that goes

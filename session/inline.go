@@ -32,8 +32,9 @@ import (
 // of frames: a batch of calls is answered in one write.
 
 // inlineSlow is the handler run time from which an inline call counts as
-// slow (decoding and encoding big payloads does not count: that work is
-// the same on any goroutine).
+// slow, measured from when the watchdog first saw it running (decoding and
+// encoding big payloads does not count: that work is the same on any
+// goroutine).
 const inlineSlow = 200 * time.Microsecond
 
 // errHandedOff tells readLoop that its goroutine no longer holds the reader
@@ -66,7 +67,8 @@ func (c *Conn) runInline(t task) error {
 	cork := c.fr.FrameReady()
 	g := c.inlineGen.Add(1) // odd: the reader is in a call
 	watch.activity()
-	slow := c.runTaskCork(t, cork) > inlineSlow
+	slow := false
+	c.runTaskCork(t, cork, func() { slow = c.ranLong(g) })
 	kept := c.inlineGen.CompareAndSwap(g, g+1)
 	c.handlers.Done()
 	if slow {
@@ -78,6 +80,21 @@ func (c *Conn) runInline(t task) error {
 	}
 	return nil
 }
+
+// ranLong reports whether the handler of inline call g ran for longer than
+// inlineSlow after the watchdog saw it running. No clock is read per call:
+// a handler of duration d is seen with probability d / watchTick, so a
+// handler that takes 1 ms is caught within a few calls and one that takes
+// 10 µs counts as slow only if it ran 200 µs past a tick, which it cannot.
+func (c *Conn) ranLong(g uint64) bool {
+	return c.caughtGen.Load() == g && monoNow()-c.caughtAt.Load() > int64(inlineSlow)
+}
+
+// monoBase anchors monoNow.
+var monoBase = time.Now()
+
+// monoNow is a monotonic clock in nanoseconds.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
 
 // takeOver hands the reader role to a new goroutine if the reader is in a
 // call now.
@@ -206,6 +223,12 @@ func (c *Conn) watch() (busy bool) {
 	g := c.inlineGen.Load()
 	if g != c.wdGen {
 		c.wdGen = g
+		if g&1 == 1 {
+			// A call is running: note when it was first seen (see
+			// ranLong).
+			c.caughtAt.Store(monoNow())
+			c.caughtGen.Store(g)
+		}
 		return true
 	}
 	if g&1 == 0 {

@@ -82,3 +82,42 @@ func TestCorkedBatchReplies(t *testing.T) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// TestComputingCallsGoToWorkers: handlers that compute for a millisecond
+// never block, so no handover happens, but they are caught running by the
+// watchdog and the session moves its calls to workers (where they can use
+// several CPUs).
+func TestComputingCallsGoToWorkers(t *testing.T) {
+	leakcheck.Check(t)
+	c, s := pair(t)
+	ctx := context.Background()
+	for i := 0; i < 200 && s.backoff.Load() == 0; i++ {
+		if _, err := call(ctx, c, "spin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.backoff.Load() == 0 {
+		t.Fatal("200 calls of 1 ms each ran inline without one counting as slow")
+	}
+}
+
+// TestQuickCallsStayInline: calls that return at once keep running on the
+// reader.
+func TestQuickCallsStayInline(t *testing.T) {
+	leakcheck.Check(t)
+	c, s := pair(t)
+	ctx := context.Background()
+	for i := 0; i < 2000; i++ {
+		if _, err := call(ctx, c, "echo", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.backoff.Load(); n != 0 {
+		t.Errorf("quick calls were moved to workers (backoff %d)", n)
+	}
+	// The last call may still be finishing on the server (its reply is
+	// out before the reader marks it done): count it as started.
+	if g := s.inlineGen.Load(); (g+1)/2 < 2000 {
+		t.Errorf("only %d of 2000 calls ran inline", (g+1)/2)
+	}
+}

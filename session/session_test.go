@@ -52,6 +52,10 @@ func (testService) Invoke(ctx context.Context, call *Call) (any, error) {
 			}
 		}
 		return results, nil
+	case "spin": // computes for 1 ms without blocking
+		for start := time.Now(); time.Since(start) < time.Millisecond; {
+		}
+		return "spun", nil
 	case "panic":
 		panic("boom")
 	}
