@@ -19,13 +19,14 @@ import (
 //     reply) hands the reader role to a new goroutine at once (takeOver).
 //   - The watchdog hands it over when one call has run across a whole
 //     watchdog tick (so after 5-10 ms): a handler that blocks delays the
-//     session's other calls by at most that. (A 1 ms tick cost 2 µs per
-//     call in the pinned sequential benchmark: the runtime's sysmon wakes
-//     with every tick.)
-//   - After a handover, or a handler that ran longer than inlineSlow,
-//     the session sends its next calls to workers (64 calls, doubling up
-//     to 65,536 while calls keep being slow), so sessions whose handlers
-//     block or compute keep their calls running in parallel.
+//     session's other calls by at most that. It ticks through a timerfd
+//     (tick_linux.go), not a runtime timer, which would keep sysmon
+//     polling.
+//   - After a handover, or a handler seen computing for longer than
+//     inlineSlow (see ranLong), the session sends its next calls to
+//     workers (64 calls, doubling up to 65,536 while calls keep being
+//     slow), so sessions whose handlers block or compute keep their calls
+//     running in parallel.
 //
 // While more frames are waiting, the replies of inline calls are corked
 // (queued, not written) and the reader writes them all once it has run out
