@@ -151,12 +151,15 @@ type Conn struct {
 	wdGen       uint64        // the watchdog's last look at inlineGen
 	caughtGen   atomic.Uint64 // the inline call the watchdog last saw running
 	caughtAt    atomic.Int64  // when it saw it (monoNow)
-	tasks       chan task     // hands incoming calls to idle workers
-	workers     atomic.Int64  // live worker goroutines
-	inflight    atomic.Int64  // calls being served
-	waiting     atomic.Int64  // our requests waiting for their reply
-	handlers    sync.WaitGroup
-	readDone    chan struct{}
+	// workers
+	lastWorkerTask atomic.Int64  // when a call was last handed to workers (monoNow)
+	reap           chan struct{} // the watchdog stops one idle worker per send
+	tasks          chan task     // hands incoming calls to idle workers
+	workers        atomic.Int64  // live worker goroutines
+	inflight       atomic.Int64  // calls being served
+	waiting        atomic.Int64  // our requests waiting for their reply
+	handlers       sync.WaitGroup
+	readDone       chan struct{}
 }
 
 // task is an incoming call waiting for a worker.
@@ -166,10 +169,13 @@ type task struct {
 	call   *Call
 }
 
-// workerIdle is how long a worker goroutine waits for the next call before
-// it exits. Reusing workers keeps their grown stacks and saves a goroutine
+// workerIdle is how long a session's idle workers are kept after its
+// last call handed to workers; then the watchdog stops them. Reusing workers keeps their grown stacks and saves a goroutine
 // start per call.
 const workerIdle = 5 * time.Second
+
+// workerIdleNs is workerIdle, changeable by tests.
+var workerIdleNs = func() *atomic.Int64 { var n atomic.Int64; n.Store(int64(workerIdle)); return &n }()
 
 type reply struct {
 	result protocol.Raw
@@ -198,6 +204,7 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 		c.cfg.MaxBuffered = 32 << 20
 	}
 	c.tasks = make(chan task)
+	c.reap = make(chan struct{})
 	c.wcond = sync.NewCond(&c.wmu)
 	base := cfg.BaseContext
 	if base == nil {
@@ -805,6 +812,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	if c.inlineAllowed() {
 		return c.runInline(tk)
 	}
+	c.lastWorkerTask.Store(monoNow())
 	select {
 	case c.tasks <- tk: // an idle worker takes it
 		return nil
@@ -814,6 +822,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		c.workers.Add(1)
 		c.handlers.Add(1)
 		go c.worker(tk)
+		watch.activity() // the watchdog reaps idle workers
 		return nil
 	}
 	// MaxInFlight calls are running: wait for a worker (the reader stops
@@ -826,30 +835,23 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	return nil
 }
 
-// worker serves calls until it has been idle for a whole workerIdle tick
-// or the reader has stopped (which closes c.tasks). A ticker, not a timer
-// reset per call, keeps the idle check off the per-call path.
+// worker serves calls until the reader stops (which closes c.tasks) or the
+// watchdog reaps it, once the session has handed no call to workers for
+// workerIdle. No timer per worker: a pending runtime timer keeps the
+// runtime's sysmon thread polling, which costs every call of the process.
 func (c *Conn) worker(t task) {
 	defer c.handlers.Done()
 	defer c.workers.Add(-1)
-	tick := time.NewTicker(workerIdle)
-	defer tick.Stop()
 	for {
 		c.runTask(t)
-		busy := true
-	wait:
 		select {
 		case next, ok := <-c.tasks:
 			if !ok {
 				return
 			}
 			t = next
-		case <-tick.C:
-			if !busy {
-				return
-			}
-			busy = false
-			goto wait
+		case <-c.reap:
+			return
 		}
 	}
 }

@@ -188,9 +188,9 @@ func (w *watchdog) run() {
 		if busy {
 			quiet = 0
 		} else if quiet++; quiet >= watchIdleTicks {
-			// Sleep until a call starts inline. Setting asleep before the
-			// last look means a call that starts meanwhile is either seen
-			// here or pokes us.
+			// Sleep until a call starts inline or a worker starts.
+			// Setting asleep before the last look means one that starts
+			// meanwhile is either seen here or pokes us.
 			w.asleep.Store(true)
 			if !w.anyInline() {
 				tick.stop()
@@ -205,12 +205,13 @@ func (w *watchdog) run() {
 	}
 }
 
-// anyInline reports whether some session's reader is in a call.
+// anyInline reports whether some session's reader is in a call, or some
+// session has workers (which the watchdog reaps when idle).
 func (w *watchdog) anyInline() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for c := range w.conns {
-		if c.inlineGen.Load()&1 == 1 {
+		if c.inlineGen.Load()&1 == 1 || c.workers.Load() > 0 {
 			return true
 		}
 	}
@@ -221,6 +222,20 @@ func (w *watchdog) anyInline() bool {
 // it): it reports activity since the last look, and takes the reader role
 // away from a call that was already running at the last look.
 func (c *Conn) watch() (busy bool) {
+	if c.workers.Load() > 0 {
+		// Keep ticking while workers exist, and stop the idle ones once
+		// the session has handed no call to workers for workerIdle.
+		busy = true
+		if monoNow()-c.lastWorkerTask.Load() > workerIdleNs.Load() {
+			for stopped := false; !stopped; {
+				select {
+				case c.reap <- struct{}{}:
+				default:
+					stopped = true
+				}
+			}
+		}
+	}
 	g := c.inlineGen.Load()
 	if g != c.wdGen {
 		c.wdGen = g
@@ -233,7 +248,7 @@ func (c *Conn) watch() (busy bool) {
 		return true
 	}
 	if g&1 == 0 {
-		return false
+		return busy
 	}
 	c.takeOver()
 	return true

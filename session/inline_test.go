@@ -121,3 +121,39 @@ func TestQuickCallsStayInline(t *testing.T) {
 		t.Errorf("only %d of 2000 calls ran inline", (g+1)/2)
 	}
 }
+
+// TestIdleWorkersAreReaped: workers started for slow calls are stopped by
+// the watchdog once the session has handed them nothing for the idle time.
+func TestIdleWorkersAreReaped(t *testing.T) {
+	leakcheck.Check(t)
+	old := workerIdleNs.Load()
+	workerIdleNs.Store(int64(50 * time.Millisecond))
+	t.Cleanup(func() { workerIdleNs.Store(old) })
+	c, s := pair(t)
+	ctx := context.Background()
+	for i := 0; i < 200 && s.backoff.Load() == 0; i++ {
+		if _, err := call(ctx, c, "spin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The session now hands calls to workers: run some concurrently.
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() { _, err := call(ctx, c, "spin"); errs <- err }()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.workers.Load() == 0 {
+		t.Fatal("no workers were started")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.workers.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers still running", s.workers.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
