@@ -842,14 +842,20 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 func (c *Conn) worker(t task) {
 	defer c.handlers.Done()
 	defer c.workers.Add(-1)
+	c.runTask(t)
+	c.serveTasks()
+}
+
+// serveTasks runs the calls handed to workers until the watchdog reaps
+// this goroutine or the reader stops.
+func (c *Conn) serveTasks() {
 	for {
-		c.runTask(t)
 		select {
-		case next, ok := <-c.tasks:
+		case t, ok := <-c.tasks:
 			if !ok {
 				return
 			}
-			t = next
+			c.runTask(t)
 		case <-c.reap:
 			return
 		}

@@ -44,6 +44,9 @@ var errHandedOff = errors.New("reader role handed off")
 
 // inlineAllowed reports whether the reader should run the next call itself.
 func (c *Conn) inlineAllowed() bool {
+	if c.inflight.Load() > int64(c.cfg.MaxInFlight) {
+		return false // at the limit: wait for a worker like any call
+	}
 	if c.workerCalls.Load() > 0 {
 		c.workerCalls.Add(-1)
 		return false
@@ -71,14 +74,20 @@ func (c *Conn) runInline(t task) error {
 	slow := false
 	c.runTaskCork(t, cork, func() { slow = c.ranLong(g) })
 	kept := c.inlineGen.CompareAndSwap(g, g+1)
-	c.handlers.Done()
 	if slow {
 		c.slowDown()
 	}
 	if !kept {
 		c.flush() // the new reader may be waiting already
+		// takeOver counted this goroutine as a worker: it serves as one
+		// now, so that calls stuck after a handover count against
+		// MaxInFlight like any other.
+		c.serveTasks()
+		c.workers.Add(-1)
+		c.handlers.Done()
 		return errHandedOff
 	}
+	c.handlers.Done()
 	return nil
 }
 
@@ -102,6 +111,7 @@ func monoNow() int64 { return int64(time.Since(monoBase)) }
 func (c *Conn) takeOver() {
 	g := c.inlineGen.Load()
 	if g&1 == 1 && c.inlineGen.CompareAndSwap(g, g+1) {
+		c.workers.Add(1) // the goroutine in the call becomes a worker
 		c.slowDown()
 		go c.readLoop()
 	}

@@ -157,3 +157,33 @@ func TestIdleWorkersAreReaped(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStuckCallsRespectMaxInFlight: calls that never return, whether they
+// started on the reader (and were handed over) or on workers, count
+// against MaxInFlight; past it the session stops reading instead of
+// starting goroutines, and it still ends cleanly.
+func TestStuckCallsRespectMaxInFlight(t *testing.T) {
+	leakcheck.Check(t)
+	const max = 4
+	c, s := pairWith(t, Config{Handler: testService{}, MaxInFlight: max})
+	ctx := context.Background()
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() { _, err := call(ctx, c, "sleep"); errs <- err }()
+		time.Sleep(2 * time.Millisecond) // let some start inline and be handed over
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := s.InFlight(); n > max+1 {
+		t.Errorf("%d calls running, MaxInFlight is %d", n, max)
+	}
+	if n := s.workers.Load(); n > max+1 {
+		t.Errorf("%d workers, MaxInFlight is %d", n, max)
+	}
+	c.Close()
+	s.Close()
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err == nil {
+			t.Error("a stuck call succeeded")
+		}
+	}
+}

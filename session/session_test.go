@@ -64,6 +64,12 @@ func (testService) Invoke(ctx context.Context, call *Call) (any, error) {
 
 func pair(t *testing.T) (client, server *Conn) {
 	t.Helper()
+	return pairWith(t, Config{Handler: testService{}})
+}
+
+// pairWith is pair with the server's config.
+func pairWith(t *testing.T, serverCfg Config) (client, server *Conn) {
+	t.Helper()
 	a, b := net.Pipe()
 	type res struct {
 		peer *Peer
@@ -88,7 +94,7 @@ func pair(t *testing.T) (client, server *Conn) {
 		t.Fatal(r.err)
 	}
 	client = New(a, cfr, Config{})
-	server = New(b, sfr, Config{Handler: testService{}})
+	server = New(b, sfr, serverCfg)
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
 }
