@@ -512,11 +512,19 @@ func (c *Conn) request(ctx context.Context, op Op, resourceID string, path []str
 	// handler calling back into the peer): the reply can only arrive if
 	// another goroutine reads.
 	c.takeOver()
+	done := ctx.Done()
+	if done == nil {
+		// A context that never ends (context.Background): a plain receive
+		// is cheaper than a select.
+		r := <-oc.ch
+		oc.put()
+		return r.result, r.err
+	}
 	select {
 	case r := <-oc.ch:
 		oc.put()
 		return r.result, r.err
-	case <-ctx.Done():
+	case <-done:
 		if c.forget(id) {
 			oc.put() // nobody will send on it any more
 			return nil, ctxError(ctx)
