@@ -187,19 +187,14 @@ func (s *scanner) packet() (Packet, error) {
 		}
 		return nil, errcode.New(errcode.IPCProtocolError, "packet is not a JSON array")
 	}
-	if err := s.enter(); err != nil {
+	if empty, err := s.open(']'); err != nil {
 		return nil, err
-	}
-	s.pos++
-	var spans [maxFields][]byte
-	n := 0
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
+	} else if empty {
 		return nil, errcode.New(errcode.IPCProtocolError, "packet is an empty array")
 	}
-	for {
+	var spans [maxFields][]byte
+	n := 0
+	for more := true; more; {
 		s.ws()
 		start := s.pos
 		if err := s.skip(); err != nil {
@@ -209,17 +204,10 @@ func (s *scanner) packet() (Packet, error) {
 			spans[n] = s.data[start:s.pos]
 		}
 		n++
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
-			continue
+		var err error
+		if more, err = s.next(']'); err != nil {
+			return nil, err
 		}
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			s.depth--
-			break
-		}
-		return nil, s.errorf("expected ',' or ']'")
 	}
 	f := fields{spans: spans[:min(n, maxFields)]}
 	tf, ok := f.number(0)
@@ -345,15 +333,10 @@ func (s *scanner) packet() (Packet, error) {
 
 // batchCalls decodes the array of nested packets at s.pos.
 func (s *scanner) batchCalls() ([]Packet, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	s.pos++
 	calls := []Packet{}
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
+	if empty, err := s.open(']'); err != nil {
+		return nil, err
+	} else if empty {
 		return calls, nil
 	}
 	for {
@@ -369,17 +352,11 @@ func (s *scanner) batchCalls() ([]Packet, error) {
 			return nil, err
 		}
 		calls = append(calls, c)
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
-			continue
-		}
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			s.depth--
+		if more, err := s.next(']'); err != nil {
+			return nil, err
+		} else if !more {
 			return calls, nil
 		}
-		return nil, s.errorf("expected ',' or ']'")
 	}
 }
 

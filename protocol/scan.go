@@ -57,6 +57,47 @@ func (s *scanner) enter() error {
 	return nil
 }
 
+// open enters the array or object whose opening byte is at s.pos. empty
+// reports that the closing byte follows at once (it is consumed, and the
+// container left).
+func (s *scanner) open(close byte) (empty bool, err error) {
+	if err := s.enter(); err != nil {
+		return false, err
+	}
+	s.pos++
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == close {
+		s.pos++
+		s.depth--
+		return true, nil
+	}
+	return false, nil
+}
+
+// next moves past what follows an element of a container: a ',' (more is
+// true) or the container's closing byte (more is false, the container is
+// left).
+func (s *scanner) next(close byte) (more bool, err error) {
+	s.ws()
+	if s.pos < len(s.data) {
+		if c := s.data[s.pos]; c == ',' {
+			s.pos++
+			return true, nil
+		} else if c == close {
+			s.pos++
+			s.depth--
+			return false, nil
+		}
+	}
+	return false, s.separatorError(close)
+}
+
+// separatorError is next's error, kept out of line so that next stays
+// cheap.
+func (s *scanner) separatorError(close byte) error {
+	return s.errorf("expected ',' or '%c'", close)
+}
+
 // skip validates one JSON value and moves past it.
 func (s *scanner) skip() error {
 	s.ws()
@@ -65,15 +106,8 @@ func (s *scanner) skip() error {
 	}
 	switch c := s.data[s.pos]; {
 	case c == '{':
-		if err := s.enter(); err != nil {
+		if empty, err := s.open('}'); empty || err != nil {
 			return err
-		}
-		s.pos++
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == '}' {
-			s.pos++
-			s.depth--
-			return nil
 		}
 		for {
 			s.ws()
@@ -91,44 +125,21 @@ func (s *scanner) skip() error {
 			if err := s.skip(); err != nil {
 				return err
 			}
-			s.ws()
-			if s.pos < len(s.data) && s.data[s.pos] == ',' {
-				s.pos++
-				continue
+			if more, err := s.next('}'); !more || err != nil {
+				return err
 			}
-			if s.pos < len(s.data) && s.data[s.pos] == '}' {
-				s.pos++
-				s.depth--
-				return nil
-			}
-			return s.errorf("expected ',' or '}'")
 		}
 	case c == '[':
-		if err := s.enter(); err != nil {
+		if empty, err := s.open(']'); empty || err != nil {
 			return err
-		}
-		s.pos++
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			s.depth--
-			return nil
 		}
 		for {
 			if err := s.skip(); err != nil {
 				return err
 			}
-			s.ws()
-			if s.pos < len(s.data) && s.data[s.pos] == ',' {
-				s.pos++
-				continue
+			if more, err := s.next(']'); !more || err != nil {
+				return err
 			}
-			if s.pos < len(s.data) && s.data[s.pos] == ']' {
-				s.pos++
-				s.depth--
-				return nil
-			}
-			return s.errorf("expected ',' or ']'")
 		}
 	case c == '"':
 		_, _, err := s.stringSpan()
@@ -293,15 +304,10 @@ func (s *scanner) str() (string, error) {
 
 // array decodes a JSON array; s.data[s.pos] is its '['.
 func (s *scanner) array(revive bool) ([]any, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	s.pos++
 	arr := []any{}
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
+	if empty, err := s.open(']'); err != nil {
+		return nil, err
+	} else if empty {
 		return arr, nil
 	}
 	for {
@@ -310,17 +316,11 @@ func (s *scanner) array(revive bool) ([]any, error) {
 			return nil, err
 		}
 		arr = append(arr, v)
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
-			continue
-		}
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			s.depth--
+		if more, err := s.next(']'); err != nil {
+			return nil, err
+		} else if !more {
 			return arr, nil
 		}
-		return nil, s.errorf("expected ',' or ']'")
 	}
 }
 
@@ -372,15 +372,10 @@ func (s *scanner) value(revive bool) (any, error) {
 }
 
 func (s *scanner) object(revive bool) (any, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	s.pos++
 	o := &Object{}
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		s.depth--
+	if empty, err := s.open('}'); err != nil {
+		return nil, err
+	} else if empty {
 		return o, nil
 	}
 	for {
@@ -402,17 +397,11 @@ func (s *scanner) object(revive bool) (any, error) {
 			return nil, err
 		}
 		o.Set(k, v) // JSON.parse: a repeated key keeps its first position, last value
-		s.ws()
-		if s.pos < len(s.data) && s.data[s.pos] == ',' {
-			s.pos++
-			continue
-		}
-		if s.pos < len(s.data) && s.data[s.pos] == '}' {
-			s.pos++
-			s.depth--
+		if more, err := s.next('}'); err != nil {
+			return nil, err
+		} else if !more {
 			return o, nil
 		}
-		return nil, s.errorf("expected ',' or '}'")
 	}
 }
 
