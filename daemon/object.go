@@ -55,10 +55,14 @@ func (o *object) method(name string) (reflect.Value, bool) {
 		return reflect.Value{}, false
 	}
 	i, ok := methodIndex(o.root.Type())[name]
-	if !ok || !o.root.Method(i).CanInterface() {
+	if !ok {
 		return reflect.Value{}, false
 	}
-	f := reflect.ValueOf(o.root.Method(i).Interface())
+	m := o.root.Method(i)
+	if !m.CanInterface() {
+		return reflect.Value{}, false
+	}
+	f := reflect.ValueOf(m.Interface())
 	if o.bound == nil {
 		o.bound = map[string]reflect.Value{}
 	}

@@ -443,19 +443,9 @@ func (f *fields) strings(i int, name string) ([]string, error) {
 		if s.data[s.pos] != '"' {
 			return nil, protoErr(f.t, name+" element "+strconv.Itoa(len(out))+" is not a string")
 		}
-		body, simple, err := s.stringSpan()
+		str, err := s.name()
 		if err != nil {
 			return nil, err
-		}
-		var str string
-		if simple {
-			str = intern(body) // service and method names repeat call after call
-		} else {
-			s.buf, err = compat.AppendUnquoted(s.buf[:0], body)
-			if err != nil {
-				return nil, s.errorf("%v", err)
-			}
-			str = string(s.buf)
 		}
 		out = append(out, str)
 		s.ws()

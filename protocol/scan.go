@@ -295,6 +295,25 @@ func (s *scanner) str() (string, error) {
 		}
 		return string(body), nil
 	}
+	return s.unquote(body)
+}
+
+// name is str for names that repeat call after call (service and property
+// names in paths): plain ones come from the intern table.
+func (s *scanner) name() (string, error) {
+	body, simple, err := s.stringSpan()
+	if err != nil {
+		return "", err
+	}
+	if simple {
+		return intern(body), nil
+	}
+	return s.unquote(body)
+}
+
+// unquote decodes the escapes of a string body.
+func (s *scanner) unquote(body []byte) (string, error) {
+	var err error
 	s.buf, err = compat.AppendUnquoted(s.buf[:0], body)
 	if err != nil {
 		return "", s.errorf("%v", err)

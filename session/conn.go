@@ -175,7 +175,9 @@ type task struct {
 const workerIdle = 5 * time.Second
 
 // workerIdleNs is workerIdle, changeable by tests.
-var workerIdleNs = func() *atomic.Int64 { var n atomic.Int64; n.Store(int64(workerIdle)); return &n }()
+var workerIdleNs atomic.Int64
+
+func init() { workerIdleNs.Store(int64(workerIdle)) }
 
 type reply struct {
 	result protocol.Raw
@@ -934,24 +936,32 @@ var encodeBufs = sync.Pool{New: func() any {
 
 // encodePooledArgs is encodePooled for an argument list.
 func (c *Conn) encodePooledArgs(args []any) (protocol.Raw, *encBuf, error) {
-	eb := encodeBufs.Get().(*encBuf)
-	eb.c = c
+	eb := c.pooledBuf("")
 	var err error
 	eb.b, err = protocol.AppendValues(eb.b[:0], args, &eb.opts)
-	if err != nil {
-		eb.release()
-		return nil, nil, err
-	}
-	return protocol.Raw(eb.b), eb, nil
+	return eb.result(err)
 }
 
 // encodePooled is EncodeFor into a pooled buffer; sendRel (or release)
 // returns it to the pool once the payload is no longer needed.
 func (c *Conn) encodePooled(v any, service string) (protocol.Raw, *encBuf, error) {
-	eb := encodeBufs.Get().(*encBuf)
-	eb.c, eb.service = c, service
+	eb := c.pooledBuf(service)
 	var err error
 	eb.b, err = protocol.AppendValue(eb.b[:0], v, &eb.opts)
+	return eb.result(err)
+}
+
+// pooledBuf takes a buffer from the pool for a payload of this session,
+// resources in it made by a call to service.
+func (c *Conn) pooledBuf(service string) *encBuf {
+	eb := encodeBufs.Get().(*encBuf)
+	eb.c, eb.service = c, service
+	return eb
+}
+
+// result is what the encodePooled functions return once eb holds the
+// payload or encoding failed with err (the buffer then goes back).
+func (eb *encBuf) result(err error) (protocol.Raw, *encBuf, error) {
 	if err != nil {
 		eb.release()
 		return nil, nil, err
