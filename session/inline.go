@@ -117,10 +117,10 @@ func (c *Conn) takeOver() {
 	}
 }
 
-// watchdog hands the reader role over from calls that run too long. One
-// goroutine serves every session of the process; it runs while sessions
-// exist, ticks only while calls are being run inline, and exits when the
-// last session ends.
+// watchdog hands the reader role over from calls that run too long and
+// stops idle workers. One goroutine serves every session of the process;
+// it runs while sessions exist, ticks only while some session needs
+// watching, and exits when the last session ends.
 type watchdog struct {
 	mu      sync.Mutex
 	conns   map[*Conn]struct{}
@@ -202,7 +202,7 @@ func (w *watchdog) run() {
 			// Setting asleep before the last look means one that starts
 			// meanwhile is either seen here or pokes us.
 			w.asleep.Store(true)
-			if !w.anyInline() {
+			if !w.anyWatched() {
 				tick.stop()
 				<-w.wake
 				tick.reset(watchTick)
@@ -215,18 +215,21 @@ func (w *watchdog) run() {
 	}
 }
 
-// anyInline reports whether some session's reader is in a call, or some
-// session has workers (which the watchdog reaps when idle).
-func (w *watchdog) anyInline() bool {
+// anyWatched reports whether some session needs watching.
+func (w *watchdog) anyWatched() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for c := range w.conns {
-		if c.inlineGen.Load()&1 == 1 || c.workers.Load() > 0 {
+		if c.needsWatch() {
 			return true
 		}
 	}
 	return false
 }
+
+// needsWatch reports whether the reader is in a call or workers exist
+// (which the watchdog stops when idle).
+func (c *Conn) needsWatch() bool { return c.inlineGen.Load()&1 == 1 || c.workers.Load() > 0 }
 
 // watch is the watchdog's look at one session (only the watchdog calls
 // it): it reports activity since the last look, and takes the reader role
