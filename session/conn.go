@@ -169,9 +169,9 @@ type task struct {
 	call   *Call
 }
 
-// workerIdle is how long a session's idle workers are kept after its
-// last call handed to workers; then the watchdog stops them. Reusing workers keeps their grown stacks and saves a goroutine
-// start per call.
+// workerIdle is how long a session's idle workers are kept after its last
+// call handed to workers; then the watchdog stops them. Reusing workers
+// keeps their grown stacks and saves a goroutine start per call.
 const workerIdle = 5 * time.Second
 
 // workerIdleNs is workerIdle, changeable by tests.
@@ -436,7 +436,7 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 			return nil, err
 		}
 	}
-	return c.request(ctx, op, t.ResourceID, t.Path, t.Long, t.InvocationService, raw, buf)
+	return c.request(ctx, op, t, raw, buf)
 }
 
 // Apply is Request for an APPLY with the argument list args.
@@ -445,7 +445,7 @@ func (c *Conn) Apply(ctx context.Context, t protocol.Target, args []any) (protoc
 	if err != nil {
 		return nil, err
 	}
-	return c.request(ctx, OpApply, t.ResourceID, t.Path, t.Long, t.InvocationService, raw, buf)
+	return c.request(ctx, OpApply, t, raw, buf)
 }
 
 // outCall is the state of one outgoing call, recycled: its reply channel,
@@ -468,10 +468,8 @@ func (oc *outCall) put() {
 	outCalls.Put(oc)
 }
 
-// request sends an encoded call and waits for its reply. The target comes
-// as separate fields so that the caller's path slice need not escape: it
-// is copied into recycled storage.
-func (c *Conn) request(ctx context.Context, op Op, resourceID string, path []string, long bool, invocationService string, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
+// request sends an encoded call and waits for its reply.
+func (c *Conn) request(ctx context.Context, op Op, t protocol.Target, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
 	oc := outCalls.Get().(*outCall)
 	c.mu.Lock()
 	if c.closed {
@@ -485,9 +483,11 @@ func (c *Conn) request(ctx context.Context, op Op, resourceID string, path []str
 	c.pending[id] = oc.ch
 	c.mu.Unlock()
 
-	tg := protocol.Target{ResourceID: resourceID, Long: long, InvocationService: invocationService}
-	if path != nil {
-		tg.Path = append(oc.path[:0:len(oc.path)], path...)
+	// The path goes into the recycled array (a nil path stays nil: it is
+	// written as null).
+	tg := t
+	if t.Path != nil {
+		tg.Path = append(oc.path[:0:len(oc.path)], t.Path...)
 	}
 	var p protocol.Packet
 	pid := protocol.NumID(float64(id))
