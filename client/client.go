@@ -165,6 +165,16 @@ func Dial(ctx context.Context, target Target, opts *Options) (*Client, error) {
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
 		}
+		// node-ipc's message names the path; the cause is the OS error
+		// without net's "dial unix PATH:" prefix, which would repeat it.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err
+		}
+		var sys *os.SyscallError
+		if errors.As(err, &sys) {
+			err = sys.Err
+		}
 		return nil, errcode.Wrap(errcode.IPCConnectFailed, "Could not connect to Unix socket "+path, err)
 	}
 	c, err := handshake(ctx, nc, target, path, opts)
@@ -202,6 +212,10 @@ func handshake(ctx context.Context, nc net.Conn, target Target, path string, opt
 			}
 			if errcode.CodeOf(err) == errcode.IPCProtocolError {
 				return nil, errcode.Wrap(errcode.IPCProtocolError, "Malformed auth response", err)
+			}
+			var ce *errcode.Error
+			if errors.As(err, &ce) && ce.Code == errcode.IPCAuthFailed {
+				return nil, errcode.Wrap(errcode.IPCAuthFailed, ce.Message+" (token refused?)", ce.Cause)
 			}
 			return nil, errcode.Wrap(errcode.IPCAuthFailed, "IPC authentication failed (token refused?)", err)
 		}

@@ -55,7 +55,14 @@ type Options struct {
 	Policy Policy
 	// Logger receives connection and call events; nil discards them.
 	Logger *slog.Logger
+	// ShutdownTimeout is how long Serve lets calls in flight finish once its
+	// context ends, before it closes them; 0 means 5 s.
+	ShutdownTimeout time.Duration
 }
+
+// DefaultShutdownTimeout is Serve's drain time when
+// Options.ShutdownTimeout is 0.
+const DefaultShutdownTimeout = 5 * time.Second
 
 // Policy holds the authorization hooks, with core's semantics.
 type Policy struct {
@@ -116,7 +123,9 @@ func (c *Conn) Session() *session.Conn {
 
 // Daemon serves services to node-ipc clients (Node or Go) on a Unix socket.
 // Create it with New, register services with Provide (before or after
-// Listen), then Listen. It is safe for concurrent use.
+// Listen), then either Serve, which blocks until its context ends, or
+// Listen, which serves in the background until Close or Shutdown. It is
+// safe for concurrent use.
 type Daemon struct {
 	opts     Options
 	path     string
@@ -130,6 +139,7 @@ type Daemon struct {
 	conns    map[*Conn]struct{}
 	pending  map[net.Conn]struct{} // connections still in pre-auth or handshake
 	closed   bool
+	done     chan struct{}  // closed by Close
 	wg       sync.WaitGroup // accept loop and connection setup goroutines
 }
 
@@ -165,7 +175,7 @@ func New(opts *Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
+	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
 }
 
 // Path returns the socket path.
@@ -368,6 +378,7 @@ func (d *Daemon) authorize(c *Conn, call *session.Call) error {
 		return nil
 	}
 	if !safeBool(func() bool { return d.opts.Policy.CanCall(c, call.Service, call.Path, call.Op) }) {
+		d.log.Info("call refused by policy", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.facts.PID, "service", call.Service, "path", call.Path, "op", call.Op.String())
 		ctx := protocol.NewObject("serviceName", call.Service, "path", call.Path, "operation", call.Op.String())
 		return &protocol.RemoteError{Name: "MessageResourceError", Code: string(errcode.AuthCallDenied), Message: "call denied by the daemon's policy", Context: ctx}
 	}
@@ -400,6 +411,7 @@ func (d *Daemon) identityUpdate(c *Conn, updates protocol.Raw) error {
 	c.identity = next
 	c.mu.Unlock()
 	if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
+		d.log.Info("identity update refused by policy", "pid", c.facts.PID)
 		return errcode.New(errcode.AuthConnectDenied, "identity update denied by the daemon's policy")
 	}
 	return nil
@@ -425,6 +437,46 @@ func (d *Daemon) Conns() []*Conn {
 	return out
 }
 
+// Serve listens (unless Listen was called already) and serves until ctx
+// ends or the daemon is closed. When ctx ends, Serve stops accepting,
+// removes the socket file, gives the calls in flight
+// Options.ShutdownTimeout to finish (see Shutdown), closes every
+// connection and returns nil. When Close or Shutdown is called elsewhere,
+// Serve returns nil once the daemon has stopped. It returns Listen's error
+// if the socket cannot be prepared. The usual main:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	if err := d.Serve(ctx); err != nil {
+//		log.Fatal(err)
+//	}
+func (d *Daemon) Serve(ctx context.Context) error {
+	d.mu.Lock()
+	listening := d.ln != nil
+	d.mu.Unlock()
+	if !listening {
+		if err := d.Listen(); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-ctx.Done():
+		timeout := d.opts.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = DefaultShutdownTimeout
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		if err := d.Shutdown(sctx); err != nil {
+			d.log.Warn("calls still running at shutdown were cancelled", "after", timeout)
+		}
+		d.log.Info("stopped", "socket", d.path)
+	case <-d.done:
+		d.wg.Wait()
+	}
+	return nil
+}
+
 // Close stops listening, removes the socket file, closes every connection
 // (pending calls fail, running handlers see their contexts cancelled) and
 // waits for every goroutine the daemon started.
@@ -436,6 +488,7 @@ func (d *Daemon) Close() error {
 		return nil
 	}
 	d.closed = true
+	close(d.done)
 	ln := d.ln
 	conns := make([]*Conn, 0, len(d.conns))
 	for c := range d.conns {

@@ -3,8 +3,12 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
@@ -96,4 +100,54 @@ func ExampleRef() {
 	v, _ := ref.Get(ctx, "value")
 	fmt.Println(v.Value())
 	// Output: 42
+}
+
+// A main that serves until SIGINT or SIGTERM: Serve blocks, and when the
+// signal arrives it removes the socket, lets calls in flight finish
+// (Options.ShutdownTimeout) and returns.
+func ExampleDaemon_Serve() {
+	dir, _ := os.MkdirTemp("/tmp", "nxex")
+	defer os.RemoveAll(dir)
+	d, err := daemon.New(&daemon.Options{AppID: "example-app", SocketPath: filepath.Join(dir, "d.sock")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d.Provide("greeter", &Greeter{Greeting: "Hello"})
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	clientDone := make(chan struct{})
+	go func() {
+		// For the example only: a client, then the SIGTERM that a service
+		// manager would send.
+		defer close(clientDone)
+		c, err := dialRetry(ctx, d.Path())
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, _ := c.Service("greeter").Call(ctx, "hello", "Ada")
+		fmt.Println(res.Value())
+		c.Close()
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	if err := d.Serve(ctx); err != nil {
+		log.Fatal(err)
+	}
+	<-clientDone
+	_, err = os.Stat(d.Path())
+	fmt.Println("stopped; socket removed:", os.IsNotExist(err))
+	// Output:
+	// Hello, Ada
+	// stopped; socket removed: true
+}
+
+// dialRetry dials until the daemon accepts.
+func dialRetry(ctx context.Context, sock string) (*client.Client, error) {
+	for {
+		c, err := client.Dial(ctx, client.Target{AppID: "example-app"}, &client.Options{SocketPath: sock})
+		if err == nil || ctx.Err() != nil {
+			return c, err
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

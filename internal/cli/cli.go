@@ -2,7 +2,8 @@
 // returns the exit status, so that tests can run it in-process.
 //
 // Exit status: 0 success; 1 the remote side returned an error; 2 a
-// connection, address, authentication or handshake error; 64 bad usage.
+// connection, address, authentication or handshake error; 64 bad usage;
+// 124 the command ran out of time (--timeout), as timeout(1) reports it.
 package cli
 
 import (
@@ -11,13 +12,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nexus-interop/nexus-go/client"
+	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
@@ -25,14 +28,19 @@ import (
 
 // Exit statuses.
 const (
-	ExitOK     = 0
-	ExitRemote = 1
-	ExitConn   = 2
-	ExitUsage  = 64
+	ExitOK      = 0
+	ExitRemote  = 1
+	ExitConn    = 2
+	ExitUsage   = 64
+	ExitTimeout = 124 // as timeout(1): the command ran out of --timeout
 )
+
+// exitSummary is the one-line list of exit statuses that usage prints.
+const exitSummary = "Exit status: 0 ok, 1 remote error, 2 connection or address error, 64 bad usage, 124 timed out."
 
 // env is what a command runs with.
 type env struct {
+	cmd            *command
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	color          bool
@@ -43,53 +51,96 @@ type env struct {
 
 type command struct {
 	name    string
-	usage   string
+	args    string // the positional part of the usage line
 	summary string
 	help    string
 	flags   []flagSpec
 	run     func(e *env) int
 }
 
+// usage is the command's usage line: its positional arguments, then every
+// flag it takes.
+func (c *command) usage() string {
+	s := "nexusctl " + c.name
+	if c.args != "" {
+		s += " " + c.args
+	}
+	for _, f := range c.flags {
+		if f.required {
+			s += " " + f.form()
+		} else {
+			s += " [" + f.form() + "]"
+		}
+	}
+	return s
+}
+
 type flagSpec struct {
-	name    string
-	value   string // "" for a boolean flag
-	help    string
-	connect bool // one of the shared connection flags
+	name     string
+	value    string // "" for a boolean flag
+	help     string
+	required bool
 }
 
-var connFlags = []flagSpec{
-	{name: "socket", value: "PATH", help: "connect to this socket path instead of resolving TARGET", connect: true},
-	{name: "token-env", value: "VAR", help: "read the pre-auth token from environment variable VAR", connect: true},
-	{name: "app-id", value: "ID", help: "this client's appId in its identity (default nexusctl)", connect: true},
-	{name: "timeout", value: "DURATION", help: "timeout of the whole command, such as 5s (default 10s)", connect: true},
+// form is the flag as the usage line writes it: "--name VALUE".
+func (f flagSpec) form() string {
+	if f.value == "" {
+		return "--" + f.name
+	}
+	return "--" + f.name + " " + f.value
 }
 
-var jsonFlag = flagSpec{name: "json", help: "print machine-readable JSON"}
+// The flags. Several commands share a name with a meaning of their own
+// (--socket is where a client connects and where serve listens), so each
+// meaning is its own spec.
+var (
+	socketFlag      = flagSpec{name: "socket", value: "PATH", help: "connect to this socket path instead of resolving TARGET"}
+	tokenFlag       = flagSpec{name: "token-env", value: "VAR", help: "read the pre-auth token from environment variable VAR"}
+	appIDFlag       = flagSpec{name: "app-id", value: "ID", help: "this client's appId in its identity (default nexusctl)"}
+	timeoutFlag     = flagSpec{name: "timeout", value: "DURATION", help: "timeout of the whole command, such as 5s (default 10s; exit 124 when it ends)"}
+	jsonFlag        = flagSpec{name: "json", help: "print machine-readable JSON"}
+	probeFlag       = flagSpec{name: "probe", help: "connect to live daemons and show identity and providers"}
+	probeTimeout    = flagSpec{name: "timeout", value: "DURATION", help: "timeout of each probe (default 10s)"}
+	serveApp        = flagSpec{name: "app", value: "APP", help: "the daemon's appId (default nexusctl-demo)"}
+	serveInstance   = flagSpec{name: "instance", value: "NAME", help: "the daemon's instance (default default)"}
+	serveSocket     = flagSpec{name: "socket", value: "PATH", help: "listen on this socket path instead of the default path of --app and --instance"}
+	serveToken      = flagSpec{name: "token-env", value: "VAR", help: "require the pre-auth token in environment variable VAR from every client"}
+	serveLogLevel   = flagSpec{name: "log-level", value: "LEVEL", help: "debug (every call), info (connections, refusals, errors; the default), warn or error"}
+	serveTimeout    = flagSpec{name: "timeout", value: "DURATION", help: "on SIGINT/SIGTERM, how long calls in flight may finish before the daemon closes (default 5s)"}
+	demoAppID       = flagSpec{name: "app-id", value: "ID", help: "the demo client's appId in its identity (default nexusctl)"}
+	demoToken       = flagSpec{name: "token-env", value: "VAR", help: "run the demo with pre-auth: daemon and client use the token in VAR (the monitor masks it)"}
+	demoTimeout     = flagSpec{name: "timeout", value: "DURATION", help: "timeout of the whole demo (default 10s; exit 124 when it ends)"}
+	monitorListen   = flagSpec{name: "listen", value: "PATH", help: "socket path to listen on", required: true}
+	monitorUpstream = flagSpec{name: "upstream", value: "PATH", help: "daemon socket to forward to", required: true}
+)
+
+// connFlags are the flags of every command that connects to a daemon.
+var connFlags = []flagSpec{socketFlag, tokenFlag, appIDFlag, timeoutFlag}
 
 var commands []*command
 
 func init() {
 	commands = []*command{
-		{name: "ls", usage: "nexusctl ls [--probe] [--json]", summary: "list daemon sockets under the default runtime roots",
+		{name: "ls", summary: "list daemon sockets under the default runtime roots",
 			help:  "Looks for <root>/<appId>/<instance>.sock under $XDG_RUNTIME_DIR/nexus and /tmp/nexus-<uid>,\nand says whether a daemon accepts on each (live) or not (stale). --probe also connects\nto each live daemon and shows its identity and providers.",
-			flags: append([]flagSpec{{name: "probe", help: "connect to live daemons and show identity and providers"}, jsonFlag}, connFlags[1:]...), run: runLs},
-		{name: "info", usage: "nexusctl info TARGET [--json]", summary: "show a daemon's identity, providers and connection facts",
+			flags: []flagSpec{probeFlag, jsonFlag, tokenFlag, appIDFlag, probeTimeout}, run: runLs},
+		{name: "info", args: "TARGET", summary: "show a daemon's identity, providers and connection facts",
 			flags: append([]flagSpec{jsonFlag}, connFlags...), run: runInfo},
-		{name: "call", usage: "nexusctl call TARGET SERVICE PATH [ARG...]", summary: "call a method and print its result as JSON",
-			help:  "PATH is dotted (echo, store.items.add). Each ARG is JSON, @FILE (JSON read from FILE), or -\n(JSON read from stdin). JS values JSON cannot hold are written and read as\n  {\"$map\":[[k,v],...]}  {\"$set\":[v,...]}  {\"$bigint\":\"123\"}  {\"$undefined\":true}\nand references print as {\"$ref\":\"res-N\"}.",
+		{name: "call", args: "TARGET SERVICE PATH [ARG...]", summary: "call a method and print its result as JSON",
+			help:  "PATH is dotted (echo, store.items.add). Each ARG is JSON, @FILE (JSON read from FILE), or -\n(JSON read from stdin); a string is JSON too, so write '\"hello\"'. JS values JSON cannot hold\nare written and read as\n  {\"$map\":[[k,v],...]}  {\"$set\":[v,...]}  {\"$bigint\":\"123\"}  {\"$undefined\":true}\nand references print as {\"$ref\":\"res-N\"}.",
 			flags: connFlags, run: runCall},
-		{name: "get", usage: "nexusctl get TARGET SERVICE PATH", summary: "read a property and print it as JSON", flags: connFlags, run: runGet},
-		{name: "set", usage: "nexusctl set TARGET SERVICE PATH VALUE", summary: "write a property (VALUE as for call's ARG)", flags: connFlags, run: runSet},
-		{name: "serve", usage: "nexusctl serve [--app APP] [--instance NAME] [--socket PATH]", summary: "run a Go daemon with the built-in demo service",
-			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). Connections and calls are logged on stderr. SIGINT or\nSIGTERM stops the daemon and removes its socket. --app defaults to nexusctl-demo.",
-			flags: []flagSpec{{name: "app", value: "APP", help: "appId (default nexusctl-demo)"}, {name: "instance", value: "NAME", help: "instance (default default)"}, connFlags[0], connFlags[1]}, run: runServe},
-		{name: "monitor", usage: "nexusctl monitor --listen PATH --upstream PATH [--json]", summary: "proxy a socket and print the decoded traffic",
-			help:  "Listens on --listen and forwards every connection to --upstream unchanged, printing\nboth directions decoded: pre-auth lines (tokens masked), handshakes, calls, replies\nand payload placeholders. --json prints one JSON object per message.",
-			flags: []flagSpec{{name: "listen", value: "PATH", help: "socket path to listen on"}, {name: "upstream", value: "PATH", help: "daemon socket to forward to"}, jsonFlag}, run: runMonitor},
-		{name: "demo", usage: "nexusctl demo [--json]", summary: "run a demo daemon and client in one process and show their conversation",
-			flags: []flagSpec{jsonFlag}, run: runDemo},
-		{name: "completion", usage: "nexusctl completion bash|zsh|fish", summary: "print a shell completion script", run: runCompletion},
-		{name: "help", usage: "nexusctl help [COMMAND]", summary: "show help", run: runHelp},
+		{name: "get", args: "TARGET SERVICE PATH", summary: "read a property and print it as JSON", flags: connFlags, run: runGet},
+		{name: "set", args: "TARGET SERVICE PATH VALUE", summary: "write a property (VALUE as for call's ARG)", flags: connFlags, run: runSet},
+		{name: "serve", summary: "run a Go daemon with the built-in demo service",
+			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). Connections, refusals and errors are logged on stderr, and\nevery call too with --log-level debug. SIGINT or SIGTERM stops the daemon: the socket\nis removed at once, calls in flight get --timeout to finish.",
+			flags: []flagSpec{serveApp, serveInstance, serveSocket, serveToken, serveLogLevel, serveTimeout}, run: runServe},
+		{name: "monitor", summary: "proxy a socket and print the decoded traffic",
+			help:  "Listens on --listen and forwards every connection to --upstream unchanged, printing\nboth directions decoded: pre-auth lines (tokens masked), handshakes, calls, replies\nand payload placeholders. --json prints one JSON object per message. It runs until\nSIGINT or SIGTERM; the clients bring their own tokens, timeouts and identities.",
+			flags: []flagSpec{monitorListen, monitorUpstream, jsonFlag}, run: runMonitor},
+		{name: "demo", summary: "run a demo daemon and client in one process and show their conversation",
+			flags: []flagSpec{jsonFlag, demoAppID, demoToken, demoTimeout}, run: runDemo},
+		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", run: runCompletion},
+		{name: "help", args: "[COMMAND]", summary: "show help", run: runHelp},
 	}
 }
 
@@ -118,7 +169,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return ExitUsage
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, flags: map[string]string{}, bools: map[string]bool{}}
+	e := &env{cmd: cmd, stdin: stdin, stdout: stdout, stderr: stderr, flags: map[string]string{}, bools: map[string]bool{}}
 	e.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
 	if err := parseFlags(cmd, args[1:], e); err != nil {
 		if errors.Is(err, errHelp) {
@@ -126,7 +177,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return ExitOK
 		}
 		fmt.Fprintf(stderr, "nexusctl %s: %v\n", cmd.name, err)
-		fmt.Fprintf(stderr, "usage: %s\n", cmd.usage)
+		fmt.Fprintf(stderr, "usage: %s\n", cmd.usage())
 		return ExitUsage
 	}
 	return cmd.run(e)
@@ -194,24 +245,18 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "TARGET is APP[/INSTANCE], resolved as node-ipc does ($XDG_RUNTIME_DIR/nexus/APP/INSTANCE.sock,")
 	fmt.Fprintln(w, "or /tmp/nexus-<uid>/...), or use --socket PATH. Run 'nexusctl help COMMAND' for details.")
-	fmt.Fprintln(w, "Exit status: 0 ok, 1 remote error, 2 connection or address error, 64 bad usage.")
+	fmt.Fprintln(w, exitSummary)
 }
 
 func commandHelp(w io.Writer, c *command) {
-	fmt.Fprintf(w, "usage: %s\n\n%s.\n", c.usage, c.summary)
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n", c.usage(), c.summary)
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", c.help)
 	}
 	if len(c.flags) > 0 {
 		fmt.Fprintln(w, "\nFlags:")
-		fs := append([]flagSpec(nil), c.flags...)
-		sort.SliceStable(fs, func(i, j int) bool { return !fs[i].connect && fs[j].connect })
-		for _, f := range fs {
-			n := "--" + f.name
-			if f.value != "" {
-				n += " " + f.value
-			}
-			fmt.Fprintf(w, "  %-22s %s\n", n, f.help)
+		for _, f := range c.flags {
+			fmt.Fprintf(w, "  %-22s %s\n", f.form(), f.help)
 		}
 	}
 }
@@ -247,12 +292,17 @@ func (e *env) paint(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func (e *env) timeout() (time.Duration, error) {
+// timeout returns --timeout, or def when it is not given.
+func (e *env) timeout(def time.Duration) (time.Duration, error) {
 	t := e.flags["timeout"]
 	if t == "" {
-		return 10 * time.Second, nil
+		return def, nil
 	}
-	return time.ParseDuration(t)
+	d, err := time.ParseDuration(t)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--timeout %q: want a positive duration such as 500ms or 5s", t)
+	}
+	return d, nil
 }
 
 // target parses TARGET (APP[/INSTANCE]) unless --socket is given, in which
@@ -300,29 +350,91 @@ func (e *env) clientOptions() (*client.Options, error) {
 	return opts, nil
 }
 
-// dial parses the target and connects.
-func (e *env) dial() (*client.Client, context.Context, context.CancelFunc, []string, int) {
+// conn is a command's connection to a daemon and the context that bounds
+// the command (--timeout).
+type conn struct {
+	*client.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *conn) close() {
+	c.Client.Close()
+	c.cancel()
+}
+
+// dial connects to the target of a command with the shared connection
+// flags. It returns the connection and the arguments after TARGET, or nil
+// and the exit status after printing what went wrong.
+func (e *env) dial() (*conn, []string, int) {
 	target, opts, rest, err := e.target()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nexusctl: %v\n", err)
-		return nil, nil, nil, nil, ExitUsage
+		fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", e.cmd.name, err)
+		return nil, nil, ExitUsage
 	}
-	d, err := e.timeout()
+	return e.dialTarget(target, opts, rest)
+}
+
+func (e *env) dialTarget(target client.Target, opts *client.Options, rest []string) (*conn, []string, int) {
+	d, err := e.timeout(10 * time.Second)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nexusctl: --timeout: %v\n", err)
-		return nil, nil, nil, nil, ExitUsage
+		fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", e.cmd.name, err)
+		return nil, nil, ExitUsage
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	c, err := client.Dial(ctx, target, opts)
 	if err != nil {
 		cancel()
-		return nil, nil, nil, nil, e.fail(err)
+		if errors.Is(err, errcode.IPCConnectFailed) && opts.SocketPath == "" {
+			return nil, nil, e.connectFailed(target, opts, err)
+		}
+		if isTimeout(err) && opts.Token == "" {
+			fmt.Fprintf(e.stderr, "%s %s: the daemon did not complete the handshake within %s\n", e.paint("31", "error"), errcode.CallTimeout, e.timeoutDesc())
+			fmt.Fprintln(e.stderr, "  a daemon that requires pre-auth answers nothing until it gets its token: try --token-env VAR")
+			return nil, nil, ExitTimeout
+		}
+		return nil, nil, e.fail(err)
 	}
-	return c, ctx, cancel, rest, ExitOK
+	return &conn{Client: c, ctx: ctx, cancel: cancel}, rest, ExitOK
 }
 
-// fail prints err and returns its exit status: 1 for a remote error, 2
-// for connection-level errors.
+// connectFailed explains a failed connection to a resolved TARGET: which
+// daemon was looked for where, whether one of that name listens under the
+// other runtime root, and what to run next.
+func (e *env) connectFailed(target client.Target, opts *client.Options, err error) int {
+	inst := target.Instance
+	if inst == "" {
+		inst = compat.DefaultInstance
+	}
+	env := compat.OSEnv()
+	root := compat.RuntimeRoot(env)
+	path, _ := client.ResolvePath(target, opts)
+	why := "nobody accepts on it"
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		why = errno.Error()
+	}
+	fmt.Fprintf(e.stderr, "%s %s: no daemon for app %q instance %q: %s (%s)\n", e.paint("31", "error"), errcode.IPCConnectFailed, target.AppID, inst, path, why)
+	where := "from XDG_RUNTIME_DIR"
+	if env.XDGRuntimeDir == "" {
+		where = "XDG_RUNTIME_DIR is unset"
+	}
+	fmt.Fprintf(e.stderr, "  searched %s (%s)\n", root, where)
+	for _, other := range runtimeRoots() {
+		if other == root {
+			continue
+		}
+		alt := filepath.Join(other, target.AppID, inst+".sock")
+		if fi, err := os.Stat(alt); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			fmt.Fprintf(e.stderr, "  a socket of that name exists under %s: run with the daemon's XDG_RUNTIME_DIR, or --socket %s\n", other, alt)
+		}
+	}
+	fmt.Fprintln(e.stderr, "  run 'nexusctl ls' to list the daemons that are running")
+	return ExitConn
+}
+
+// fail prints err and returns its exit status: 1 for a remote error, 124
+// for a timeout, 64 for bad usage, 2 for connection-level errors.
 func (e *env) fail(err error) int {
 	var re *protocol.RemoteError
 	var he *session.HandshakeError
@@ -336,6 +448,9 @@ func (e *env) fail(err error) int {
 			fmt.Fprintf(e.stderr, "  caused by %s: %s\n", firstNonEmpty(c.Code, string(errcode.Unknown)), firstNonEmpty(c.Message, "(no message)"))
 		}
 		return ExitRemote
+	case isTimeout(err):
+		fmt.Fprintf(e.stderr, "%s %s: no answer within %s\n", e.paint("31", "error"), errcode.CallTimeout, e.timeoutDesc())
+		return ExitTimeout
 	}
 	code := errcode.CodeOf(err)
 	if code == "" {
@@ -347,6 +462,20 @@ func (e *env) fail(err error) int {
 		return ExitUsage
 	}
 	return ExitConn
+}
+
+// isTimeout reports whether err is a local timeout (a RemoteError with
+// code E_CALL_TIMEOUT is the daemon's own and is checked before).
+func isTimeout(err error) bool {
+	return errors.Is(err, errcode.CallTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// timeoutDesc names the limit that ran out.
+func (e *env) timeoutDesc() string {
+	if t := e.flags["timeout"]; t != "" {
+		return "--timeout " + t
+	}
+	return "the default --timeout of 10s"
 }
 
 func firstNonEmpty(s ...string) string {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,34 +16,57 @@ import (
 
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/internal/jsonform"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
-// readArg reads one ARG: JSON text, @FILE, or - for stdin.
-func (e *env) readArg(a string) (any, error) {
+// readArg reads the i-th ARG (from 1): JSON text, @FILE, or - for stdin.
+func (e *env) readArg(i int, a string) (any, error) {
 	var text []byte
+	from := ""
 	switch {
 	case a == "-":
 		b, err := io.ReadAll(e.stdin)
 		if err != nil {
 			return nil, err
 		}
-		text = b
+		text, from = b, " (from stdin)"
 	case strings.HasPrefix(a, "@"):
 		b, err := os.ReadFile(a[1:])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("argument %d: %v", i, err)
 		}
-		text = b
+		text, from = b, " (from "+a[1:]+")"
 	default:
 		text = []byte(a)
 	}
 	v, err := jsonform.Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("argument %q is not JSON: %v", clip(a), err)
+		msg := err.Error()
+		var ce *errcode.Error
+		if errors.As(err, &ce) {
+			msg = ce.Message
+		}
+		return nil, fmt.Errorf("argument %d %s%s %s%s", i, strconv.Quote(clip(string(text))), from, msg, argHint(text))
 	}
 	return v, nil
+}
+
+// argHint suggests how to write an argument that is not JSON.
+func argHint(text []byte) string {
+	s := strings.TrimSpace(string(text))
+	if s == "" {
+		return ""
+	}
+	switch s[0] {
+	case '{', '[', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "; see 'nexusctl help call' for the forms of values"
+	}
+	if strings.ContainsAny(s, "'\\") {
+		return "; a string is JSON text in double quotes, such as '\"hello\"'"
+	}
+	return fmt.Sprintf("; a string is JSON too, in double quotes: write '%s'", strconv.Quote(s))
 }
 
 func clip(s string) string {
@@ -66,45 +90,41 @@ func runGet(e *env) int  { return callLike(e, "get") }
 func runSet(e *env) int  { return callLike(e, "set") }
 
 func callLike(e *env, op string) int {
-	// Check the argument count before connecting.
+	// Check the arguments before connecting.
 	n := len(e.args)
 	if e.flags["socket"] == "" {
 		n--
 	}
 	switch {
 	case op == "call" && n < 2, op == "get" && n != 2, op == "set" && n != 3:
-		fmt.Fprintf(e.stderr, "nexusctl %s: wrong number of arguments\nusage: %s\n", op, findCommand(op).usage)
+		fmt.Fprintf(e.stderr, "nexusctl %s: wrong number of arguments\nusage: %s\n", op, e.cmd.usage())
 		return ExitUsage
 	}
-	c, ctx, cancel, rest, code := e.dial()
-	if c == nil {
-		return code
-	}
-	defer cancel()
-	defer c.Close()
-	svc := c.Service(rest[0])
-	args := make([]any, 0, len(rest))
-	from := 2
-	if op == "get" {
-		from = len(rest)
-	}
-	for _, a := range rest[from:] {
-		v, err := e.readArg(a)
+	values := e.args[len(e.args)-n+2:]
+	args := make([]any, 0, len(values))
+	for i, a := range values {
+		v, err := e.readArg(i+1, a)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", op, err)
 			return ExitUsage
 		}
 		args = append(args, v)
 	}
+	c, rest, code := e.dial()
+	if c == nil {
+		return code
+	}
+	defer c.close()
+	svc := c.Service(rest[0])
 	var res client.Result
 	var err error
 	switch op {
 	case "call":
-		res, err = svc.Call(ctx, rest[1], args...)
+		res, err = svc.Call(c.ctx, rest[1], args...)
 	case "get":
-		res, err = svc.Get(ctx, rest[1])
+		res, err = svc.Get(c.ctx, rest[1])
 	case "set":
-		if err = svc.Set(ctx, rest[1], args[0]); err == nil {
+		if err = svc.Set(c.ctx, rest[1], args[0]); err == nil {
 			return ExitOK
 		}
 	}
@@ -115,16 +135,19 @@ func callLike(e *env, op string) int {
 }
 
 func runInfo(e *env) int {
-	c, _, cancel, rest, code := e.dial()
+	n := len(e.args)
+	if e.flags["socket"] == "" {
+		n--
+	}
+	if n > 0 {
+		fmt.Fprintf(e.stderr, "nexusctl info: unexpected arguments %q\nusage: %s\n", e.args[len(e.args)-n:], e.cmd.usage())
+		return ExitUsage
+	}
+	c, _, code := e.dial()
 	if c == nil {
 		return code
 	}
-	defer cancel()
-	defer c.Close()
-	if len(rest) != 0 {
-		fmt.Fprintf(e.stderr, "nexusctl info: unexpected arguments %q\n", rest)
-		return ExitUsage
-	}
+	defer c.close()
 	f := c.Facts()
 	if e.bools["json"] {
 		v := protocol.NewObject("daemon", c.Daemon(), "providers", toAny(c.Providers()),
@@ -216,14 +239,14 @@ func runLs(e *env) int {
 	}
 	entries := scan()
 	if e.bools["probe"] {
-		d, err := e.timeout()
+		d, err := e.timeout(10 * time.Second)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "nexusctl: --timeout: %v\n", err)
+			fmt.Fprintf(e.stderr, "nexusctl ls: %v\n", err)
 			return ExitUsage
 		}
 		opts, err := e.clientOptions()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "nexusctl: %v\n", err)
+			fmt.Fprintf(e.stderr, "nexusctl ls: %v\n", err)
 			return ExitUsage
 		}
 		for i := range entries {

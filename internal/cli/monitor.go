@@ -20,10 +20,11 @@ import (
 
 // printer writes decoded traffic, one line (or JSON object) per message.
 type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	json  bool
-	color bool
+	mu     sync.Mutex
+	w      io.Writer
+	json   bool
+	color  bool
+	onEmit func(typ string) // if set, called after each message is written
 }
 
 var typeColors = map[string]string{"APPLY": "36", "GET": "36", "SET": "36", "RES": "32", "ERR": "31", "HANDSHAKE_REJECT": "31"}
@@ -31,6 +32,9 @@ var typeColors = map[string]string{"APPLY": "36", "GET": "36", "SET": "36", "RES
 func (p *printer) emit(conn int, dir, kind, typ, text string, raw any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.onEmit != nil {
+		defer p.onEmit(typ)
+	}
 	if p.json {
 		o := protocol.NewObject("conn", conn, "dir", dir, "kind", kind, "type", typ, "text", text)
 		if raw != nil {
@@ -230,7 +234,7 @@ func runMonitor(e *env) int {
 	listen, upstream := e.flags["listen"], e.flags["upstream"]
 	if listen == "" || upstream == "" || len(e.args) != 0 {
 		fmt.Fprintln(e.stderr, "nexusctl monitor: --listen and --upstream are required")
-		fmt.Fprintln(e.stderr, "usage: "+findCommand("monitor").usage)
+		fmt.Fprintln(e.stderr, "usage: "+e.cmd.usage())
 		return ExitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

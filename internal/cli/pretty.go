@@ -178,9 +178,9 @@ func describePacket(p protocol.Packet) string {
 		if x.Legacy {
 			return s + " (0.x: no capabilities)"
 		}
-		return s + " caps=" + strings.Join(x.Capabilities, ",") + " providers=" + strings.Join(x.Providers, ",")
+		return s + " caps=" + strings.Join(x.Capabilities, ",") + providerList(x.Providers)
 	case *protocol.HandshakeReadyPacket:
-		return id + " caps=" + strings.Join(x.Capabilities, ",") + " providers=" + strings.Join(x.Providers, ",")
+		return id + " caps=" + strings.Join(x.Capabilities, ",") + providerList(x.Providers)
 	case *protocol.HandshakeRejectPacket:
 		return id + " " + prettyRaw(x.Error, true)
 	case *protocol.IdentityUpdatePacket:
@@ -189,4 +189,13 @@ func describePacket(p protocol.Packet) string {
 		return strings.Join(x.Providers, ",")
 	}
 	return id
+}
+
+// providerList is the providers of a handshake packet as the monitor
+// prints them: " providers=a,b", or " (no providers)".
+func providerList(ps []string) string {
+	if len(ps) == 0 {
+		return " (no providers)"
+	}
+	return " providers=" + strings.Join(ps, ",")
 }

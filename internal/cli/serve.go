@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,21 +21,31 @@ import (
 
 func runServe(e *env) int {
 	if len(e.args) != 0 {
-		fmt.Fprintf(e.stderr, "nexusctl serve: unexpected arguments %q\n", e.args)
+		fmt.Fprintf(e.stderr, "nexusctl serve: unexpected arguments %q\nusage: %s\n", e.args, e.cmd.usage())
 		return ExitUsage
 	}
 	app := e.flags["app"]
 	if app == "" {
 		app = "nexusctl-demo"
 	}
-	opts := &daemon.Options{AppID: app, Instance: e.flags["instance"], SocketPath: e.flags["socket"],
-		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	drain, err := e.timeout(daemon.DefaultShutdownTimeout)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nexusctl serve: %v\n", err)
+		return ExitUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(firstNonEmpty(e.flags["log-level"], "info"))); err != nil {
+		fmt.Fprintf(e.stderr, "nexusctl serve: --log-level %q: want debug, info, warn or error\n", e.flags["log-level"])
+		return ExitUsage
+	}
 	tok, err := e.token()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nexusctl serve: %v\n", err)
 		return ExitUsage
 	}
-	opts.Token = tok
+	opts := &daemon.Options{AppID: app, Instance: e.flags["instance"], SocketPath: e.flags["socket"], Token: tok,
+		ShutdownTimeout: drain,
+		Logger:          slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))}
 	d, err := daemon.New(opts)
 	if err != nil {
 		return e.fail(err)
@@ -46,10 +57,9 @@ func runServe(e *env) int {
 	fmt.Fprintf(e.stdout, "serving %s/%s on %s (service: demo)\n", app, protocol.Get(d.Identity(), "instance"), d.Path())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d.Shutdown(sctx)
+	if err := d.Serve(ctx); err != nil {
+		return e.fail(err)
+	}
 	fmt.Fprintln(e.stderr, "stopped; socket removed")
 	return ExitOK
 }
@@ -59,7 +69,17 @@ func runServe(e *env) int {
 // `nexusctl monitor` would show it.
 func runDemo(e *env) int {
 	if len(e.args) != 0 {
-		fmt.Fprintf(e.stderr, "nexusctl demo: unexpected arguments %q\n", e.args)
+		fmt.Fprintf(e.stderr, "nexusctl demo: unexpected arguments %q\nusage: %s\n", e.args, e.cmd.usage())
+		return ExitUsage
+	}
+	limit, err := e.timeout(10 * time.Second)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nexusctl demo: %v\n", err)
+		return ExitUsage
+	}
+	opts, err := e.clientOptions()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nexusctl demo: %v\n", err)
 		return ExitUsage
 	}
 	dir, err := os.MkdirTemp("/tmp", "nexusctl-demo-")
@@ -68,7 +88,7 @@ func runDemo(e *env) int {
 	}
 	defer os.RemoveAll(dir)
 	dsock, msock := filepath.Join(dir, "daemon.sock"), filepath.Join(dir, "monitor.sock")
-	d, err := daemon.New(&daemon.Options{AppID: "nexusctl-demo", SocketPath: dsock})
+	d, err := daemon.New(&daemon.Options{AppID: "nexusctl-demo", SocketPath: dsock, Token: opts.Token})
 	if err != nil {
 		return e.fail(err)
 	}
@@ -78,15 +98,18 @@ func runDemo(e *env) int {
 	}
 	defer d.Close()
 
-	p := &printer{w: e.stdout, json: e.bools["json"], color: e.color}
-	ctx, cancel := context.WithCancel(context.Background())
+	t := newTally()
+	p := &printer{w: e.stdout, json: e.bools["json"], color: e.color, onEmit: t.add}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	mctx, stopMonitor := context.WithCancel(ctx)
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- monitorServer(ctx, msock, dsock, p, func() { close(ready) }) }()
+	go func() { done <- monitorServer(mctx, msock, dsock, p, func() { close(ready) }) }()
 	select {
 	case <-ready:
 	case err := <-done:
-		cancel()
+		stopMonitor()
 		return e.fail(err)
 	}
 	say := func(s string) {
@@ -96,30 +119,75 @@ func runDemo(e *env) int {
 			p.mu.Unlock()
 		}
 	}
-	code := demoScript(e, msock, say)
-	cancel()
+	say("daemon: a Go daemon (appId nexusctl-demo, service demo) on " + dsock)
+	say("monitor: " + msock + ", forwarding to the daemon and printing every message")
+	say("legend: #1 = connection 1; C>S = client to daemon (server), S>C = daemon to client; → a reply's value, ✗ an error; # -> what the client got")
+	opts.SocketPath = msock
+	code := demoScript(ctx, e, opts, t, say)
+	stopMonitor()
 	<-done
+	if code == ExitOK && ctx.Err() != nil {
+		return e.fail(ctx.Err())
+	}
 	return code
 }
 
-func demoScript(e *env, sock string, say func(string)) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	say("client: dial nexusctl-demo (through the monitor)")
-	c, err := client.Dial(ctx, client.Target{AppID: "nexusctl-demo"}, &client.Options{SocketPath: sock, AppID: "nexusctl"})
+// note is a demo step's remark printed instead of a result.
+type note string
+
+// tally counts the messages the monitor printed, by type, so that the demo
+// can wait until the monitor has shown a message before the next step.
+type tally struct {
+	mu      sync.Mutex
+	seen    map[string]int
+	changed chan struct{} // closed and replaced on every message
+}
+
+func newTally() *tally { return &tally{seen: map[string]int{}, changed: make(chan struct{})} }
+
+func (t *tally) add(typ string) {
+	t.mu.Lock()
+	t.seen[typ]++
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.mu.Unlock()
+}
+
+// await waits until n messages of type typ have been printed, or ctx ends.
+func (t *tally) await(ctx context.Context, typ string, n int) error {
+	for {
+		t.mu.Lock()
+		got, ch := t.seen[typ], t.changed
+		t.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// demoScript is the client's side of the demo. The monitor prints each
+// message before it forwards it, so a call's reply has been printed when
+// the call returns; messages with no reply (HANDSHAKE_READY, RELEASE, the
+// close) are awaited in the tally before the next step.
+func demoScript(ctx context.Context, e *env, opts *client.Options, t *tally, say func(string)) int {
+	say("client: dial nexusctl-demo through the monitor, as appId " + opts.AppID)
+	c, err := client.Dial(ctx, client.Target{AppID: "nexusctl-demo"}, opts)
 	if err != nil {
 		return e.fail(err)
 	}
 	defer c.Close()
-	// Each step waits a moment so that the monitor prints the exchange in
-	// order before the next one starts.
-	settle := func() { time.Sleep(30 * time.Millisecond) }
-	settle()
+	if err := t.await(ctx, "HANDSHAKE_READY", 1); err != nil {
+		return e.fail(err)
+	}
 	svc := c.Service("demo")
 	step := func(desc string, f func() (any, error)) bool {
 		say(desc)
 		v, err := f()
-		settle()
 		if err != nil {
 			var re *protocol.RemoteError
 			if errors.As(err, &re) {
@@ -128,6 +196,10 @@ func demoScript(e *env, sock string, say func(string)) int {
 			}
 			say("  -> error: " + err.Error())
 			return false
+		}
+		if n, ok := v.(note); ok {
+			say("  (" + string(n) + ")")
+			return true
 		}
 		say("  -> " + pretty(v))
 		return true
@@ -138,6 +210,7 @@ func demoScript(e *env, sock string, say func(string)) int {
 			return r.Value(), err
 		}
 	}
+	var counter *client.Ref
 	big, _ := new(big.Int).SetString("12345678901234567890", 10)
 	ok := step(`demo.echo("hello")`, call("echo", "hello")) &&
 		step(`demo.add(2, 40)`, call("add", 2, 40)) &&
@@ -148,18 +221,15 @@ func demoScript(e *env, sock string, say func(string)) int {
 			if err != nil {
 				return nil, err
 			}
-			ref, err := r.Ref()
-			if err != nil {
+			if counter, err = r.Ref(); err != nil {
 				return nil, err
 			}
-			res, err := ref.Call(ctx, "increment")
-			if err != nil {
-				return nil, err
-			}
-			settle()
-			say("counter.release()")
-			ref.Release()
-			return res.Value(), nil
+			res, err := counter.Call(ctx, "increment")
+			return res.Value(), err
+		}) &&
+		step(`counter.release()`, func() (any, error) {
+			counter.Release()
+			return note("RELEASE is a notification: no reply"), t.await(ctx, "RELEASE", 1)
 		}) &&
 		step(`demo.counter = 7; demo.counter`, func() (any, error) {
 			if err := svc.Set(ctx, "counter", 7); err != nil {
@@ -174,6 +244,8 @@ func demoScript(e *env, sock string, say func(string)) int {
 	}
 	say("client: close")
 	c.Close()
-	time.Sleep(50 * time.Millisecond)
+	if err := t.await(ctx, "CLOSE", 1); err != nil {
+		return e.fail(err)
+	}
 	return ExitOK
 }

@@ -13,6 +13,7 @@
 package jsonform
 
 import (
+	"errors"
 	"math/big"
 
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -66,11 +67,17 @@ func toJSON(v any) any {
 	return v
 }
 
-// Parse reads a value in this form.
+// Parse reads a value in this form. Every error is E_USAGE_INVALID: the
+// text was typed by a person, so a syntax error is not a protocol error.
 func Parse(text []byte) (any, error) {
 	v, err := protocol.DecodeJSON(text)
 	if err != nil {
-		return nil, err
+		msg := err.Error()
+		var ce *errcode.Error
+		if errors.As(err, &ce) {
+			msg = ce.Message
+		}
+		return nil, errcode.New(errcode.UsageInvalid, "is not valid JSON: "+msg)
 	}
 	return fromJSON(v)
 }
