@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"testing"
@@ -81,6 +82,7 @@ func params(t *testing.T, dir string) testscript.Params {
 			"waitsock": waitSock,
 			"waitfile": waitFile,
 			"status":   status,
+			"cmpnorm":  cmpNorm,
 		},
 	}
 }
@@ -130,6 +132,33 @@ func status(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+// normalizers are the run-dependent parts of output that cmpnorm masks:
+// process ids and the demo's temporary directory.
+var normalizers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`pid: [0-9]+`), "pid: PID"},
+	{regexp.MustCompile(`/tmp/nexusctl-demo-[0-9]+`), "/tmp/nexusctl-demo-DIR"},
+}
+
+// cmpnorm FILE GOLDEN: compare FILE (stdout, stderr or a path) with
+// GOLDEN after masking process ids and temporary directory names.
+func cmpNorm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cmpnorm stdout|stderr|FILE GOLDEN")
+	}
+	got := ts.ReadFile(args[0])
+	for _, n := range normalizers {
+		got = n.re.ReplaceAllString(got, n.with)
+	}
+	want := ts.ReadFile(args[1])
+	if got != want {
+		ts.Logf("[normalized %s]\n%s", args[0], got)
+		ts.Fatalf("%s and %s differ after normalization", args[0], args[1])
 	}
 }
 
