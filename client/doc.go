@@ -15,8 +15,8 @@
 //
 // A Client multiplexes concurrent calls over one connection with one reader
 // goroutine; Go functions passed as arguments become callbacks the daemon
-// may call concurrently; results may hold references (*Ref) to daemon
-// functions and nexus.ref objects. Everything is bound to the session:
+// may call concurrently; results may hold references to daemon functions
+// and nexus.ref objects (Result.Ref and AsRef give a *Ref). Everything is bound to the session:
 // after a disconnect every call fails with E_CONN_CLOSED and a new Dial
 // makes a new session. Every call takes a context; cancelling it abandons
 // the call locally (the protocol has no cancel message: the daemon still

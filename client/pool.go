@@ -157,9 +157,11 @@ func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
 
 // Select returns the service token on an open session whose daemon
 // identity matches m (nil matches any) and whose catalog provides token.
-// Like JS select(), it never opens a socket; with no match it waits for a
-// session or a late provider until ctx ends
-// (E_SERVICE_ACQUISITION_TIMEOUT).
+// Like JS select(), it never opens a socket. When no open session matches
+// m, it returns E_SERVICE_ACQUISITION_TIMEOUT at once; when sessions match
+// but none provides token yet, it waits for one of them to announce it
+// (PROVIDER_AVAILABLE) until ctx ends (E_SERVICE_ACQUISITION_TIMEOUT,
+// wrapping ctx's error).
 func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, error) {
 	for {
 		var waits []<-chan struct{}

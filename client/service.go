@@ -82,7 +82,9 @@ func (c *Client) result(raw protocol.Raw, err error) (Result, error) {
 
 // Result is a decoded result. Its Value is nil, bool, float64, string,
 // []any, *protocol.Object, protocol.Undefined, *protocol.Map,
-// *protocol.Set, *big.Int, or a *Ref, nested as the daemon sent it.
+// *protocol.Set, *big.Int, or a *session.RemoteRef for a reference, nested
+// as the daemon sent it. Result.Ref wraps a top-level reference as a *Ref;
+// AsRef wraps one found inside the value.
 type Result struct{ v any }
 
 // Value returns the decoded value.

@@ -24,6 +24,8 @@
 // returns an object by reference; functions are always references.
 //
 // Goroutines: one accept loop; per connection, one during setup, then the
-// session's reader and one that waits for its end; one per call while user
-// code runs. Close stops and waits for all of them. See docs/daemon.md.
+// session's (a reader that runs calls itself, and worker goroutines for
+// calls that block, bounded by MaxInFlight; see package session) and one
+// that waits for its end. Close stops and waits for all of them; Serve
+// blocks until its context ends, then shuts down. See docs/daemon.md.
 package daemon

@@ -1,5 +1,6 @@
 // Package protocol converts between bytes and typed Nexus messages: frames,
-// pre-auth lines, the 16 packet types of @nexus-js/core 1.2.0, payload
+// pre-auth lines, the 16 message types of @nexus-js/core 1.2.0 (numbered 1
+// to 17: there is no type 4), payload
 // values with their placeholders, and serialized errors. It has no
 // goroutines and no network code; the session layer drives it.
 //

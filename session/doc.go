@@ -6,10 +6,15 @@
 // RELEASE or when the session ends), and revives and sanitizes payloads
 // (Encode, Decode, RemoteRef).
 //
-// Goroutines: one reader per Conn, plus one per incoming call while user
-// code runs (bounded by Config.MaxInFlight). Writes from concurrent callers
-// are coalesced: the first sender to find the socket idle writes what
-// everyone queued. Close stops the reader, cancels running handlers'
-// contexts, fails pending calls with E_CONN_CLOSED, and waits for all of
-// them.
+// Goroutines: one reader per Conn, which runs incoming calls itself. When a
+// call blocks (it calls back into the peer, or runs past a watchdog tick of
+// 5-10 ms) the reader role moves to another goroutine, and a session whose
+// calls block or compute sends its next calls to reused worker goroutines;
+// running calls are bounded by Config.MaxInFlight either way (inline.go
+// has the details). Idle workers are stopped by one process-wide watchdog
+// goroutine, which runs only while some session needs it. Writes from
+// concurrent callers are coalesced: the first sender to find the socket
+// idle writes what everyone queued. Close stops the reader, cancels
+// running handlers' contexts, fails pending calls with E_CONN_CLOSED, and
+// waits for all of them.
 package session
