@@ -165,17 +165,7 @@ func Dial(ctx context.Context, target Target, opts *Options) (*Client, error) {
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
 		}
-		// node-ipc's message names the path; the cause is the OS error
-		// without net's "dial unix PATH:" prefix, which would repeat it.
-		var op *net.OpError
-		if errors.As(err, &op) && op.Err != nil {
-			err = op.Err
-		}
-		var sys *os.SyscallError
-		if errors.As(err, &sys) {
-			err = sys.Err
-		}
-		return nil, errcode.Wrap(errcode.IPCConnectFailed, "Could not connect to Unix socket "+path, err)
+		return nil, errcode.Wrap(errcode.IPCConnectFailed, "Could not connect to Unix socket "+path, dialCause{err})
 	}
 	c, err := handshake(ctx, nc, target, path, opts)
 	if err != nil {
@@ -184,6 +174,22 @@ func Dial(ctx context.Context, target Target, opts *Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+// dialCause is a failed dial as the cause of E_IPC_CONNECT_FAILED: it
+// prints only the OS error ("no such file or directory"), since the
+// message already names the path that net's error text would repeat, and
+// unwraps to the *net.OpError.
+type dialCause struct{ err error }
+
+func (d dialCause) Error() string {
+	var sys *os.SyscallError
+	if errors.As(d.err, &sys) {
+		return sys.Err.Error()
+	}
+	return d.err.Error()
+}
+
+func (d dialCause) Unwrap() error { return d.err }
 
 func handshake(ctx context.Context, nc net.Conn, target Target, path string, opts *Options) (*Client, error) {
 	// The context ends the setup by closing the socket under it.

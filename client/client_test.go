@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -155,8 +156,12 @@ func TestDialErrors(t *testing.T) {
 	ctx := context.Background()
 	_, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: "/tmp/nexus-go-no-such.sock"})
 	var oserr *net.OpError
-	if !errors.Is(err, errcode.IPCConnectFailed) || !errors.As(err, &oserr) {
+	if !errors.Is(err, errcode.IPCConnectFailed) || !errors.As(err, &oserr) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("connect failed: %v", err)
+	}
+	// The path is named once, then the OS error.
+	if want := "E_IPC_CONNECT_FAILED: Could not connect to Unix socket /tmp/nexus-go-no-such.sock: no such file or directory"; err.Error() != want {
+		t.Fatalf("connect failed:\n got %s\nwant %s", err, want)
 	}
 	if _, err := client.Dial(ctx, client.Target{AppID: ""}, nil); !errors.Is(err, errcode.IPCAddressInvalid) {
 		t.Fatalf("empty appId: %v", err)
