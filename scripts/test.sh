@@ -62,13 +62,13 @@ for pkg in ./protocol ./compat; do
     if ! out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-30000x}" "$pkg" 2>&1); then
       if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
         echo "$target: fuzzer stopped with 'context deadline exceeded' (no failing input); retrying once"
-        go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-30000x}" "$pkg"
+        go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-30000x}" "$pkg" | tail -1 | sed "s|^|$target ($pkg): |"
       else
         echo "$out"
         exit 1
       fi
     else
-      echo "$out" | tail -1
+      echo "$target ($pkg): $(echo "$out" | tail -1)"
     fi
   done
 done
