@@ -2,15 +2,31 @@
 // counterpart of the Go test command nxc, with the same output forms.
 //
 //   node peers/client.mjs --app APP [--instance NAME] [--socket PATH]
-//        [--token-env VAR] [--client-app ID] COMMAND ...
+//        [--token-env VAR] [--client-app ID] [--listen-warning filter|stub]
+//        COMMAND ...
+//
+// --listen-warning: core 1.2.0 prints "Nexus DEV: `listen` called on an
+// endpoint that does not support it." for every client (the node-ipc client
+// endpoint has no listen). "filter" drops exactly that console.warn text;
+// "stub" gives the client endpoint a listen that does nothing, so core does
+// not print it. Without the flag the warning is printed (on stderr).
 //
 // Commands:
 //   info                         daemon identity seen through whoami
 //   call SERVICE PATH [ARG...]   ARGs and the printed result use the
 //                                {"$map"|"$set"|"$bigint"|"$undefined"} form
 //   get SERVICE PATH
+//   assign SERVICE PATH VALUE    proxy[PATH] = VALUE on the service proxy, in
+//                                this (strict) module; prints "assign: ok" or
+//                                "assign: TypeError: <message>"
 //   callback SERVICE PATH N [throw]   passes (i) => i*10 (or a throwing fn) and N
 //   ref SERVICE PATH ARGS... -- call P ARGS | get P | set P V | release
+//                                set assigns ref[P] = V (core sends the SET
+//                                without awaiting its reply), then reads ref[P]
+//                                with awaited GETs until it equals V: prints
+//                                "set: ok", "set: error CODE [cause CODE]"
+//                                when core logs the SET's failure, or
+//                                "set: not confirmed (VALUE)" after 5 s
 //   hang SERVICE PATH ARGS...    touch ./calling, report how the call ended
 //   die-in-callback SERVICE PATH  the callback kills this process
 //   restart-probe                old handles after a daemon restart, then a new one
@@ -20,7 +36,7 @@
 //                                until FILE exists
 // Exit codes: 0 ok, 1 remote error, 2 connection error, 64 usage.
 import fs from "node:fs";
-import { Nexus, Token, nexus as defaultNexus } from "@nexus-js/core";
+import { Nexus, Token, nexus as defaultNexus, configureNexusLogger, LogLevel } from "@nexus-js/core";
 import { usingNodeIpcClient } from "@nexus-js/node-ipc";
 
 const argv = process.argv.slice(2);
@@ -42,6 +58,28 @@ function config(configure) {
   if (opts.socket) o.resolveAddress = () => ({ kind: "path", path: opts.socket });
   if (opts["token-env"]) o.authToken = process.env[opts["token-env"]];
   return o;
+}
+
+// The exact text core 1.2.0's Transport.safeListen prints through
+// console.warn when the endpoint has no listen method.
+const LISTEN_WARNING = "Nexus DEV: `listen` called on an endpoint that does not support it.";
+if (opts["listen-warning"] === "filter") {
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (args.length === 1 && args[0] === LISTEN_WARNING) return;
+    warn.apply(console, args);
+  };
+} else if (opts["listen-warning"] !== undefined && opts["listen-warning"] !== "stub") {
+  console.error(`unknown --listen-warning ${opts["listen-warning"]}`);
+  process.exit(64);
+}
+
+// configureClient configures inst as a node-ipc client; with
+// --listen-warning stub its endpoint gets a listen that accepts nothing.
+function configureClient(inst, o) {
+  const cfg = usingNodeIpcClient({ ...o, configure: false });
+  if (opts["listen-warning"] === "stub") cfg.endpoint.implementation.listen = () => {};
+  inst.configure(cfg);
 }
 
 // The JSON-friendly form shared with Go's internal/jsonform.
@@ -94,8 +132,8 @@ function fail(e) {
 
 async function main() {
   if (cmd === "many") return many();
-  usingNodeIpcClient(config(true));
   const nexus = defaultNexus;
+  configureClient(nexus, config(false));
   const acquireMs = Number(opts["acquire-ms"] ?? 5000);
   const svc = async (name) => nexus.create(new Token(name), { timeout: acquireMs });
   switch (cmd) {
@@ -117,6 +155,20 @@ async function main() {
       print(await at(await svc(s), path));
       return 0;
     }
+    case "assign": {
+      const [s, path, value] = rest;
+      if (value === undefined) return 64;
+      const proxy = await svc(s);
+      const segs = path.split(".");
+      const parent = at(proxy, segs.slice(0, -1).join("."));
+      try {
+        parent[segs.at(-1)] = parse(value);
+        console.log("assign: ok");
+      } catch (e) {
+        console.log(`assign: ${e?.name ?? "Error"}: ${e?.message ?? e}`);
+      }
+      return 0;
+    }
     case "callback": {
       const [s, path, n, mode] = rest;
       let calls = 0;
@@ -135,6 +187,16 @@ async function main() {
       const steps = [[]];
       for (const a of rest) (a === "--" ? steps.push([]) : steps.at(-1).push(a));
       const [s, path, ...args] = steps[0];
+      // Core catches a failed SET and only passes it to its logger (off by
+      // default): capture those reports, and nothing else is printed.
+      const setFailures = [];
+      configureNexusLogger({
+        enabled: true,
+        level: LogLevel.ERROR,
+        handler: (level, scope, message, err) => {
+          if (message === "Remote property assignment failed") setFailures.push(err);
+        },
+      });
       const ref = await (await svc(s))[path](...args.map(parse));
       console.log(`ref ${typeof ref}`);
       for (const [op, p, ...xs] of steps.slice(1)) {
@@ -142,9 +204,31 @@ async function main() {
           if (op === "call") console.log(`call: ${JSON.stringify(toForm(await ref[p](...xs.map(parse))))}`);
           else if (op === "get") console.log(`get: ${JSON.stringify(toForm(await ref[p]))}`);
           else if (op === "set") {
+            const want = JSON.stringify(toForm(parse(xs[0])));
+            setFailures.length = 0;
             ref[p] = parse(xs[0]);
-            await new Promise((r) => setTimeout(r, 50));
-            console.log("set: ok");
+            // The assignment is not awaited by core: wait for its effect.
+            const until = Date.now() + 5000;
+            let got, reads = 0;
+            for (;;) {
+              if (setFailures.length) {
+                const f = setFailures[0];
+                console.log(`set: error ${f?.code ?? "E_UNKNOWN"}${f?.cause?.code ? ` cause ${f.cause.code}` : ""}`);
+                break;
+              }
+              got = JSON.stringify(toForm(await ref[p]));
+              reads++;
+              if (got === want) {
+                if (reads > 1) console.error(`set: value read back after ${reads} reads`);
+                console.log("set: ok");
+                break;
+              }
+              if (Date.now() > until) {
+                console.log(`set: not confirmed (${got})`);
+                break;
+              }
+              await new Promise((r) => setTimeout(r, 5));
+            }
           } else if (op === "release") {
             nexus.release(ref);
             console.log("release: ok");
@@ -229,7 +313,7 @@ async function many() {
   const clients = [];
   for (let i = 0; i < Number(n); i++) {
     const inst = new Nexus();
-    inst.configure(usingNodeIpcClient({ ...config(false), appId: `ncl-${i}` }));
+    configureClient(inst, { ...config(false), appId: `ncl-${i}` });
     clients.push(inst);
   }
   const results = await Promise.all(
