@@ -148,6 +148,8 @@ func TestServiceAdapter(t *testing.T) {
 	check(res, err, protocol.Undefined{})
 	if err := svc.Set(ctx, "total", "not a number"); !errors.Is(err, errcode.InvalidServicePath) {
 		t.Fatalf("bad set: %v", err)
+	} else if re := (*protocol.RemoteError)(nil); !errors.As(err, &re) || strings.Contains(re.Message, "E_") {
+		t.Fatalf("bad set: the message repeats a code: %v", err)
 	}
 
 	// the whole service: fields by value, methods as references

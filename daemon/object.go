@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -128,7 +129,14 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 			return nil, resourceError(errcode.InvalidServicePath, "no object at "+strings.Join(call.Path[:len(call.Path)-1], "."), call)
 		}
 		if err := setMember(parent, call.Path[len(call.Path)-1], call.Value); err != nil {
-			return nil, resourceError(errcode.InvalidServicePath, err.Error(), call)
+			// The message without a code of its own: the error's code is
+			// E_INVALID_SERVICE_PATH.
+			msg := err.Error()
+			var ce *errcode.Error
+			if errors.As(err, &ce) {
+				msg = ce.Message
+			}
+			return nil, resourceError(errcode.InvalidServicePath, msg, call)
 		}
 		return true, nil // what a JS daemon answers
 	default:
