@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -318,6 +319,12 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		return nil
 	}, d.opts.MaxFrameSize)
 	if err != nil {
+		if c.peer == nil && errors.Is(err, io.EOF) {
+			// Closed before sending a byte: a liveness check such as
+			// `nexusctl ls` or a client that gave up, not a failure.
+			d.log.Debug("closed before the handshake", "pid", c.facts.PID)
+			return
+		}
 		d.log.Info("handshake failed", "pid", c.facts.PID, "err", err)
 		return
 	}
