@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -164,7 +165,11 @@ func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
 // wrapping ctx's error).
 func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, error) {
 	for {
-		var waits []<-chan struct{}
+		// The first case is ctx; the others are the candidates' catalog
+		// change channels, captured under their lock together with the
+		// catalog they were checked against, so a change after the check
+		// closes a channel that the wait below sees.
+		cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}}
 		p.mu.Lock()
 		for _, c := range p.clients {
 			if c.Err() != nil || (m != nil && !m(c.Daemon())) {
@@ -177,36 +182,24 @@ func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, e
 				p.mu.Unlock()
 				return c.Service(token), nil
 			}
-			waits = append(waits, ch)
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 		}
 		p.mu.Unlock()
-		if len(waits) == 0 {
+		if len(cases) == 1 {
 			return nil, errcode.New(errcode.ServiceAcquisitionTimeout, "no open session provides "+token)
 		}
-		// Wait for any candidate's catalog to change, or ctx.
-		woke := make(chan struct{})
-		stop := make(chan struct{})
-		for _, w := range waits {
-			go func() {
-				select {
-				case <-w:
-					select {
-					case woke <- struct{}{}:
-					default:
-					}
-				case <-stop:
-				}
-			}()
+		if selectWaitHook != nil {
+			selectWaitHook()
 		}
-		select {
-		case <-woke:
-			close(stop)
-		case <-ctx.Done():
-			close(stop)
+		if i, _, _ := reflect.Select(cases); i == 0 {
 			return nil, errcode.Wrap(errcode.ServiceAcquisitionTimeout, "no provider for "+token, ctx.Err())
 		}
 	}
 }
+
+// selectWaitHook, when a test sets it, runs after Select has chosen the
+// sessions to wait for and before it waits.
+var selectWaitHook func()
 
 // Close ends every session of the pool.
 func (p *Pool) Close() error {
