@@ -391,11 +391,11 @@ func (s *scanner) value(revive bool) (any, error) {
 }
 
 func (s *scanner) object(revive bool) (any, error) {
-	o := &Object{}
+	b := newObjectBuilder()
 	if empty, err := s.open('}'); err != nil {
 		return nil, err
 	} else if empty {
-		return o, nil
+		return &b.o, nil
 	}
 	for {
 		s.ws()
@@ -415,11 +415,11 @@ func (s *scanner) object(revive bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Set(k, v) // JSON.parse: a repeated key keeps its first position, last value
+		b.add(k, v) // JSON.parse: a repeated key keeps its first position, last value
 		if more, err := s.next('}'); err != nil {
 			return nil, err
 		} else if !more {
-			return o, nil
+			return b.finish(), nil
 		}
 	}
 }

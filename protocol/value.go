@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"cmp"
 	"math"
 	"math/big"
 	"slices"
@@ -23,11 +24,20 @@ type Ref struct {
 // Object is a plain JS object: string keys with values, always in JS
 // enumeration order: array-index keys ("0", "1", ...) first in ascending
 // numeric order, then the other keys in insertion order. The zero value is
-// an empty object ready to use.
+// an empty object ready to use. Get and Set take constant time (an index is
+// kept past a few keys), except that an array-index key added below a
+// larger one moves the keys after it; decoding builds objects of any shape
+// in O(n log n). An Object is not safe for concurrent modification.
 type Object struct {
-	keys []string
-	vals []any
+	keys  []string
+	vals  []any
+	nIdx  int            // keys[:nIdx] are the array-index keys
+	index map[string]int // key -> position, kept once the object is not small
 }
+
+// smallObject is the size up to which lookups scan the keys instead of
+// keeping an index.
+const smallObject = 8
 
 // NewObject returns an object with the given key/value pairs, in order.
 // It panics if kv has an odd length or a key that is not a string.
@@ -51,12 +61,26 @@ func (o *Object) Keys() []string { return o.keys }
 // At returns the i-th key and value.
 func (o *Object) At(i int) (string, any) { return o.keys[i], o.vals[i] }
 
-// Get returns the value of key and whether it is present.
-func (o *Object) Get(key string) (any, bool) {
+// find returns the position of key, or -1.
+func (o *Object) find(key string) int {
+	if o.index != nil {
+		if i, ok := o.index[key]; ok {
+			return i
+		}
+		return -1
+	}
 	for i, k := range o.keys {
 		if k == key {
-			return o.vals[i], true
+			return i
 		}
+	}
+	return -1
+}
+
+// Get returns the value of key and whether it is present.
+func (o *Object) Get(key string) (any, bool) {
+	if i := o.find(key); i >= 0 {
+		return o.vals[i], true
 	}
 	return nil, false
 }
@@ -66,38 +90,158 @@ func (o *Object) Get(key string) (any, bool) {
 // the other array indexes in ascending order, before all other keys; any
 // other key at the end.
 func (o *Object) Set(key string, v any) {
-	for i, k := range o.keys {
-		if k == key {
-			o.vals[i] = v
-			return
-		}
-	}
-	if n, ok := compat.IsArrayIndex(key); ok {
-		at := 0
-		for at < len(o.keys) {
-			m, isIdx := compat.IsArrayIndex(o.keys[at])
-			if !isIdx || m > n {
-				break
-			}
-			at++
-		}
-		o.keys = slices.Insert(o.keys, at, key)
-		o.vals = slices.Insert(o.vals, at, v)
+	if i := o.find(key); i >= 0 {
+		o.vals[i] = v
 		return
 	}
+	n, isIdx := compat.IsArrayIndex(key)
+	if !isIdx {
+		o.push(key, v)
+		return
+	}
+	// The position among the array indexes: after every smaller one.
+	at := o.nIdx
+	if at > 0 {
+		if last, _ := compat.IsArrayIndex(o.keys[at-1]); last > n {
+			lo, hi := 0, at-1
+			for lo < hi {
+				mid := int(uint(lo+hi) >> 1)
+				if m, _ := compat.IsArrayIndex(o.keys[mid]); m > n {
+					hi = mid
+				} else {
+					lo = mid + 1
+				}
+			}
+			at = lo
+		}
+	}
+	o.nIdx++
+	if at == len(o.keys) {
+		o.push(key, v)
+		return
+	}
+	o.keys = slices.Insert(o.keys, at, key)
+	o.vals = slices.Insert(o.vals, at, v)
+	if o.index != nil {
+		for i := at; i < len(o.keys); i++ {
+			o.index[o.keys[i]] = i
+		}
+	}
+}
+
+// push appends a key known to be new.
+func (o *Object) push(key string, v any) {
 	o.keys = append(o.keys, key)
 	o.vals = append(o.vals, v)
+	switch {
+	case o.index != nil:
+		o.index[key] = len(o.keys) - 1
+	case len(o.keys) > smallObject:
+		o.reindex()
+	}
+}
+
+// reindex rebuilds the index, or drops it for a small object.
+func (o *Object) reindex() {
+	if len(o.keys) <= smallObject {
+		o.index = nil
+		return
+	}
+	o.index = make(map[string]int, len(o.keys))
+	for i, k := range o.keys {
+		o.index[k] = i
+	}
 }
 
 // Delete removes key if present.
 func (o *Object) Delete(key string) {
-	for i, k := range o.keys {
-		if k == key {
-			o.keys = append(o.keys[:i], o.keys[i+1:]...)
-			o.vals = append(o.vals[:i], o.vals[i+1:]...)
-			return
+	i := o.find(key)
+	if i < 0 {
+		return
+	}
+	if i < o.nIdx {
+		o.nIdx--
+	}
+	o.keys = slices.Delete(o.keys, i, i+1)
+	o.vals = slices.Delete(o.vals, i, i+1)
+	if o.index != nil {
+		o.reindex()
+	}
+}
+
+// objectBuilder collects the members of a JSON object in text order and
+// orders them once at the end, so that decoding takes O(n log n) for any
+// order of keys (Set would move keys for each array index that arrives
+// below a larger one).
+type objectBuilder struct {
+	o      Object
+	sorted bool // no array index has followed another key it must precede
+}
+
+func newObjectBuilder() objectBuilder { return objectBuilder{sorted: true} }
+
+// add records a member; a repeated key keeps its first position and takes
+// the last value, as JSON.parse does.
+func (b *objectBuilder) add(key string, v any) {
+	o := &b.o
+	if i := o.find(key); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	if n, isIdx := compat.IsArrayIndex(key); isIdx && b.sorted {
+		if o.nIdx != len(o.keys) {
+			b.sorted = false // an array index after another key
+		} else if o.nIdx > 0 {
+			if last, _ := compat.IsArrayIndex(o.keys[o.nIdx-1]); last > n {
+				b.sorted = false
+			}
+		}
+		if b.sorted {
+			o.nIdx++
 		}
 	}
+	o.push(key, v)
+}
+
+// finish returns the object in JS enumeration order.
+func (b *objectBuilder) finish() *Object {
+	o := &b.o
+	if b.sorted {
+		return o
+	}
+	type member struct {
+		n   uint32 // the array index, for array-index keys
+		idx bool
+		k   string
+		v   any
+	}
+	ms := make([]member, len(o.keys))
+	for i, k := range o.keys {
+		n, isIdx := compat.IsArrayIndex(k)
+		ms[i] = member{n, isIdx, k, o.vals[i]}
+	}
+	slices.SortStableFunc(ms, func(a, b member) int {
+		switch {
+		case a.idx && b.idx:
+			return cmp.Compare(a.n, b.n)
+		case a.idx:
+			return -1
+		case b.idx:
+			return 1
+		}
+		return 0
+	})
+	o.nIdx = 0
+	for i, m := range ms {
+		o.keys[i], o.vals[i] = m.k, m.v
+		if m.idx {
+			o.nIdx++
+		}
+	}
+	if o.index != nil {
+		o.reindex()
+	}
+	return o
 }
 
 // Map is a JS Map: entries in insertion order with keys of any type. Keys
