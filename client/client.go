@@ -249,7 +249,7 @@ func handshake(ctx context.Context, nc net.Conn, target Target, path string, opt
 	if len(opts.Groups) > 0 {
 		meta.Set("groups", opts.Groups)
 	}
-	peer, err := session.ClientHandshake(nc, fr, session.Hello{Metadata: meta}, opts.MaxFrameSize)
+	peer, err := session.ClientHandshake(ctx, nc, fr, session.Hello{Metadata: meta}, opts.MaxFrameSize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())

@@ -93,7 +93,7 @@ func serveAs(t *testing.T, appID, instance, token string, reject *protocol.Remot
 			}
 			fr := protocol.NewFrameReader(br, 0)
 			meta := protocol.NewObject("context", compat.DaemonContext, "appId", appID, "instance", instance, "pid", 1.0, "groups", []any{"g-" + instance})
-			_, err = session.ServerHandshake(nc, fr, session.Hello{Metadata: meta, Providers: []string{"svc"}},
+			_, err = session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: meta, Providers: []string{"svc"}},
 				func(*session.Peer) *protocol.RemoteError { return reject }, 0)
 			if err != nil {
 				nc.Close()

@@ -32,7 +32,7 @@ func exampleDaemon() (path string, stop func()) {
 			}
 			fr := protocol.NewFrameReader(bufio.NewReader(nc), 0)
 			meta := protocol.NewObject("context", compat.DaemonContext, "appId", "example-app", "instance", "default", "pid", 1.0)
-			if _, err := session.ServerHandshake(nc, fr, session.Hello{Metadata: meta, Providers: []string{"demo"}}, nil, 0); err != nil {
+			if _, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: meta, Providers: []string{"demo"}}, nil, 0); err != nil {
 				nc.Close()
 				continue
 			}

@@ -310,7 +310,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	d.mu.Lock()
 	providers := slices.Clone(d.order)
 	d.mu.Unlock()
-	peer, err := session.ServerHandshake(nc, fr, session.Hello{Metadata: d.identity, Providers: providers}, func(p *session.Peer) *protocol.RemoteError {
+	peer, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: d.identity, Providers: providers}, func(p *session.Peer) *protocol.RemoteError {
 		c.peer = p
 		c.identity = p.Identity
 		if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {

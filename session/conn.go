@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -90,8 +88,13 @@ type Config struct {
 	// reached the reader stops reading until one finishes. 0 means 1024.
 	MaxInFlight int
 	// MaxBuffered bounds the bytes queued for writing before senders
-	// block; 0 means 32 MiB.
+	// block (until their context ends); 0 means 32 MiB.
 	MaxBuffered int
+	// WriteStallTimeout bounds how long the rest of a write may make no
+	// progress once the caller that started it has given up (its context
+	// ended while the peer was not reading): then the session ends with
+	// E_CONN_CLOSED. 0 means 10 s.
+	WriteStallTimeout time.Duration
 	// BaseContext is the parent of the context handlers run with (it
 	// carries values such as the daemon's connection); nil means
 	// context.Background(). The handlers' context is also cancelled when the
@@ -125,16 +128,18 @@ type Conn struct {
 	cancel context.CancelCauseFunc
 
 	// writer
-	wmu     sync.Mutex
-	wcond   *sync.Cond
-	small   []byte   // small frames being queued
-	wq      [][]byte // buffers queued before small (frame heads and big payloads)
-	wqSpare [][]byte
-	spare   []byte
-	queued  int       // bytes queued
-	wrel    []*encBuf // pooled buffers of big payloads queued in wq
-	writing bool
-	wfailed error
+	wmu          sync.Mutex
+	space        chan struct{} // closed when queued bytes are written, if spaceWaiters > 0
+	spaceWaiters int
+	dl           writeDeadliner // rw, when it has write deadlines
+	small        []byte         // small frames being queued
+	wq           [][]byte       // buffers queued before small (frame heads and big payloads)
+	wqSpare      [][]byte
+	spare        []byte
+	queued       int       // bytes queued
+	wrel         []*encBuf // pooled buffers of big payloads queued in wq
+	writing      bool
+	wfailed      error
 
 	// requests
 	mu      sync.Mutex
@@ -207,7 +212,10 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	}
 	c.tasks = make(chan task)
 	c.reap = make(chan struct{})
-	c.wcond = sync.NewCond(&c.wmu)
+	if c.cfg.WriteStallTimeout <= 0 {
+		c.cfg.WriteStallTimeout = 10 * time.Second
+	}
+	c.dl, _ = rw.(writeDeadliner)
 	base := cfg.BaseContext
 	if base == nil {
 		base = context.Background()
@@ -260,7 +268,7 @@ func (c *Conn) shutdown(cause error) {
 	// (handlers see their context cancelled next and may still finish).
 	c.wmu.Lock()
 	c.wfailed = cause
-	c.wcond.Broadcast()
+	c.wakeSpaceWaiters()
 	c.wmu.Unlock()
 	c.cancel(cause)
 	_ = c.rw.Close()
@@ -274,146 +282,6 @@ func (c *Conn) closedErr() error {
 		return err
 	}
 	return errcode.New(errcode.ConnClosed, "connection closed")
-}
-
-// bigPayload is the payload size from which a frame's payload is written
-// straight from its own buffer (writev) instead of being copied.
-const bigPayload = 64 << 10
-
-// send frames p and writes it, coalescing with concurrent senders: the
-// first sender to find the writer idle writes everything queued meanwhile
-// in one writev; the others only queue. Big payloads are not copied: they
-// are queued as their own buffers (the caller must not modify them).
-// Senders block while more than MaxBuffered bytes are queued.
-func (c *Conn) send(p protocol.Packet) error { return c.sendRel(p, nil) }
-
-// sendRel is send for a packet whose payload buffer can be recycled:
-// release is called once the payload is no longer needed (at once for a
-// small payload, which is copied; after the write for a big one).
-func (c *Conn) sendRel(p protocol.Packet, release *encBuf) error {
-	return c.enqueue(p, release, false)
-}
-
-// corkLimit bounds the bytes of replies held back by cork.
-const corkLimit = 256 << 10
-
-// enqueue queues p and, unless another sender is writing, writes the queue.
-// With cork set (a reply of a call the reader ran itself while more frames
-// are waiting) it only queues, up to corkLimit: the reader flushes once it
-// has run out of frames, so one write carries the replies of a whole batch.
-func (c *Conn) enqueue(p protocol.Packet, release *encBuf, cork bool) error {
-	c.wmu.Lock()
-	for c.wfailed == nil && c.writing && c.queued > c.cfg.MaxBuffered {
-		c.wcond.Wait()
-	}
-	if c.wfailed != nil {
-		c.wmu.Unlock()
-		release.release()
-		return c.closedErr()
-	}
-	n := len(c.small)
-	var err error
-	if len(protocol.Payload(p)) >= bigPayload {
-		var payload protocol.Raw
-		c.small, payload, err = protocol.AppendFrameHead(c.small, p, c.maxFr)
-		if err == nil {
-			c.queued += len(c.small) - n + len(payload) + 1
-			c.wq = append(c.wq, c.small, payload)
-			c.small = append(make([]byte, 0, 4096), ']')
-			if release != nil {
-				c.wrel = append(c.wrel, release)
-				release = nil
-			}
-		}
-	} else {
-		c.small, err = protocol.AppendPacketFrame(c.small, p, c.maxFr)
-		if err == nil {
-			c.queued += len(c.small) - n
-		}
-	}
-	release.release() // copied (or failed): the buffer is free again
-	if err != nil {
-		c.small = c.small[:n]
-		c.wmu.Unlock()
-		return err
-	}
-	if c.writing {
-		c.wmu.Unlock()
-		return nil
-	}
-	if cork && c.queued < corkLimit {
-		c.corked.Store(true)
-		c.wmu.Unlock()
-		return nil
-	}
-	c.writing = true
-	if !cork && c.waiting.Load()+c.inflight.Load() > 1 {
-		// Other calls are under way, so other senders may be about to
-		// queue frames: let them run first, which under load turns many
-		// small writes into one. A lone call skips this trip through the
-		// scheduler.
-		c.wmu.Unlock()
-		runtime.Gosched()
-		c.wmu.Lock()
-	}
-	return c.writeQueued()
-}
-
-// flush writes the replies cork held back, unless a writer is busy (it
-// writes them with its own frames).
-func (c *Conn) flush() {
-	if !c.corked.Load() {
-		return
-	}
-	c.wmu.Lock()
-	c.corked.Store(false)
-	if c.writing || c.wfailed != nil || (len(c.wq) == 0 && len(c.small) == 0) {
-		c.wmu.Unlock()
-		return
-	}
-	c.writing = true
-	_ = c.writeQueued()
-}
-
-// writeQueued writes the queue until it stays empty; c.wmu is held and
-// c.writing set on entry, and both are released on return.
-func (c *Conn) writeQueued() error {
-	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
-		bufs := append(c.wq, c.small)
-		last := c.small
-		rel := c.wrel
-		c.wq, c.small, c.queued, c.wrel = c.wqSpare[:0], c.spare[:0], 0, nil
-		c.wmu.Unlock()
-		var werr error
-		if len(bufs) == 1 {
-			_, werr = c.rw.Write(bufs[0]) // write(2) is cheaper than writev(2) for one buffer
-		} else {
-			nb := net.Buffers(bufs)
-			_, werr = nb.WriteTo(c.rw)
-		}
-		for _, r := range rel {
-			r.release()
-		}
-		c.wmu.Lock()
-		clear(bufs) // drop references to big payloads
-		c.wqSpare = bufs[:0]
-		if cap(last) <= 1<<20 {
-			c.spare = last[:0]
-		} else {
-			c.spare = nil // do not keep a huge buffer after one big write
-		}
-		c.wcond.Broadcast()
-		if werr != nil {
-			c.writing = false
-			c.wmu.Unlock()
-			cause := errcode.Wrap(errcode.ConnClosed, "write failed", werr)
-			c.shutdown(cause)
-			return c.closedErr()
-		}
-	}
-	c.writing = false
-	c.wmu.Unlock()
-	return nil
 }
 
 // Notify sends a packet that expects no reply (RELEASE,
@@ -504,7 +372,7 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Target, raw protoc
 	}
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
-	if err := c.sendRel(p, buf); err != nil {
+	if err := c.enqueue(ctx, p, buf, false); err != nil {
 		if c.forget(id) {
 			oc.put()
 		}
@@ -904,7 +772,7 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 		_ = c.replyErr(id, err)
 		return
 	}
-	_ = c.enqueue(&protocol.ResPacket{ID: id, Result: raw}, release, cork)
+	_ = c.enqueue(nil, &protocol.ResPacket{ID: id, Result: raw}, release, cork)
 }
 
 // encBuf is a pooled payload buffer with the encoding state that goes
@@ -942,7 +810,7 @@ func (c *Conn) encodePooledArgs(args []any) (protocol.Raw, *encBuf, error) {
 	return eb.result(err)
 }
 
-// encodePooled is EncodeFor into a pooled buffer; sendRel (or release)
+// encodePooled is EncodeFor into a pooled buffer; enqueue (or release)
 // returns it to the pool once the payload is no longer needed.
 func (c *Conn) encodePooled(v any, service string) (protocol.Raw, *encBuf, error) {
 	eb := c.pooledBuf(service)

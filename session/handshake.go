@@ -1,8 +1,10 @@
 package session
 
 import (
+	"context"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -66,6 +68,29 @@ func (e *HandshakeError) Is(target error) bool {
 // Unwrap returns the serialized rejection.
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// bound makes the end of ctx interrupt reads and writes on rw, when rw
+// has deadlines. The returned function, deferred with the handshake's
+// error, undoes it and turns an error that the end of ctx caused into
+// E_CALL_TIMEOUT wrapping ctx's error (also when ctx ended just as the
+// handshake finished, since the deadline may have cut the connection).
+func bound(ctx context.Context, rw io.ReadWriter) func(*error) {
+	d, ok := rw.(interface{ SetDeadline(time.Time) error })
+	if ctx.Done() == nil {
+		return func(*error) {}
+	}
+	stop := func() bool { return true }
+	if ok {
+		stop = context.AfterFunc(ctx, func() { d.SetDeadline(time.Unix(1, 0)) })
+	}
+	return func(err *error) {
+		// When the AfterFunc ran, the deadline may be set (or about to be):
+		// the connection is unusable even if the handshake got through.
+		if !stop() || (*err != nil && ctx.Err() != nil) {
+			*err = ctxError(ctx)
+		}
+	}
+}
+
 func readPacket(fr *protocol.FrameReader) (protocol.Packet, error) {
 	b, err := fr.ReadFrame()
 	if err != nil {
@@ -89,11 +114,13 @@ func writePacket(w io.Writer, p protocol.Packet, max int) error {
 // ClientHandshake runs the client side of the core 1.x handshake on a
 // fresh connection: REQ with the client's metadata and the
 // provider-catalog-v1 capability, then the daemon's ACK (or REJECT), then
-// READY. Deadlines are the caller's (set them on the connection). A 0.x
-// daemon (an ACK without capabilities) is refused with
-// E_PROTOCOL_INCOMPATIBLE, as a JS 1.x client does; a later version can
-// accept it here.
-func ClientHandshake(rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, maxFrame int) (*Peer, error) {
+// READY. When ctx ends first, the handshake stops (through the
+// connection's deadlines, if it has them) and returns E_CALL_TIMEOUT
+// wrapping ctx's error; the connection is then unusable. A 0.x daemon (an
+// ACK without capabilities) is refused with E_PROTOCOL_INCOMPATIBLE, as a
+// JS 1.x client does; a later version can accept it here.
+func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, maxFrame int) (peer *Peer, err error) {
+	defer bound(ctx, rw)(&err)
 	meta, err := protocol.AppendJSON(nil, hello.Metadata)
 	if err != nil {
 		return nil, err
@@ -127,7 +154,7 @@ func ClientHandshake(rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, ma
 				_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: b}, maxFrame)
 				return nil, &HandshakeError{Err: rej}
 			}
-			peer := &Peer{Metadata: x.Metadata, Capabilities: x.Capabilities, Providers: x.Providers}
+			peer = &Peer{Metadata: x.Metadata, Capabilities: x.Capabilities, Providers: x.Providers}
 			if v, err := protocol.DecodeJSON(x.Metadata); err == nil {
 				peer.Identity, _ = v.(*protocol.Object)
 			}
@@ -153,8 +180,10 @@ type Accept func(peer *Peer) *protocol.RemoteError
 // without provider-catalog-v1 exactly as a JS 1.2.0 daemon does
 // ([12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]), asks accept,
 // sends ACK with the daemon's metadata and catalog, and waits for READY.
-// Calls that arrive before READY are dropped, as JS drops them.
-func ServerHandshake(rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (*Peer, error) {
+// Calls that arrive before READY are dropped, as JS drops them. ctx bounds
+// it as it bounds ClientHandshake.
+func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (_ *Peer, err error) {
+	defer bound(ctx, rw)(&err)
 	var req *protocol.HandshakeReqPacket
 	for req == nil {
 		p, err := readPacket(fr)

@@ -78,11 +78,11 @@ func pairWith(t *testing.T, serverCfg Config) (client, server *Conn) {
 	ch := make(chan res, 1)
 	sfr := protocol.NewFrameReader(b, 0)
 	go func() {
-		p, err := ServerHandshake(b, sfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-daemon", "appId", "t"), Providers: []string{"svc"}}, nil, 0)
+		p, err := ServerHandshake(context.Background(), b, sfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-daemon", "appId", "t"), Providers: []string{"svc"}}, nil, 0)
 		ch <- res{p, err}
 	}()
 	cfr := protocol.NewFrameReader(a, 0)
-	peer, err := ClientHandshake(a, cfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-client", "appId", "c")}, 0)
+	peer, err := ClientHandshake(context.Background(), a, cfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-client", "appId", "c")}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
