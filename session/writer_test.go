@@ -85,7 +85,10 @@ func TestInterruptedWriteIsFinishedWhenPeerReadsAgain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	payload := strings.Repeat("y", 100<<10) // big: written from its own buffer
-	_, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{payload})
+	err := returns(t, "a call writing to a deaf peer", func() error {
+		_, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{payload})
+		return err
+	})
 	if !errors.Is(err, errcode.CallTimeout) {
 		t.Fatalf("call: %v", err)
 	}
@@ -126,7 +129,10 @@ func TestDeafPeerEndsSessionAfterStall(t *testing.T) {
 	c, _ := deafPeer(t, Config{WriteStallTimeout: 50 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{"z"}); !errors.Is(err, errcode.CallTimeout) {
+	if err := returns(t, "a call writing to a deaf peer", func() error {
+		_, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{"z"})
+		return err
+	}); !errors.Is(err, errcode.CallTimeout) {
 		t.Fatalf("call: %v", err)
 	}
 	select {
