@@ -772,7 +772,7 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 		_ = c.replyErr(id, err)
 		return
 	}
-	_ = c.enqueue(nil, &protocol.ResPacket{ID: id, Result: raw}, release, cork)
+	_ = c.enqueue(context.Background(), &protocol.ResPacket{ID: id, Result: raw}, release, cork)
 }
 
 // encBuf is a pooled payload buffer with the encoding state that goes

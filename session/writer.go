@@ -44,12 +44,12 @@ type writeDeadliner interface {
 // send queues p and writes it (see enqueue) for a sender that has no
 // context of its own (notifications, error replies): it waits for buffer
 // space until the session ends.
-func (c *Conn) send(p protocol.Packet) error { return c.enqueue(nil, p, nil, false) }
+func (c *Conn) send(p protocol.Packet) error { return c.enqueue(context.Background(), p, nil, false) }
 
 // enqueue queues p and, unless another sender is writing, writes the
 // queue. release is called once p's payload buffer is no longer needed (at
 // once for a small payload, which is copied; after the write for a big
-// one). ctx (nil for none) bounds the wait for buffer space and the write
+// one). ctx bounds the wait for buffer space and the write
 // this sender does for everyone. With cork set (a reply of a call the
 // reader ran itself while more frames are waiting) it only queues, up to
 // corkLimit: the reader flushes once it has run out of frames, so one
@@ -125,15 +125,11 @@ func (c *Conn) waitSpace(ctx context.Context) error {
 	ch := c.space
 	c.spaceWaiters++
 	c.wmu.Unlock()
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
 	var err error
 	select {
 	case <-ch:
 	case <-c.ctx.Done():
-	case <-done:
+	case <-ctx.Done():
 		err = ctxError(ctx)
 	}
 	c.wmu.Lock()
@@ -162,7 +158,7 @@ func (c *Conn) flush() {
 		return
 	}
 	c.writing = true
-	_ = c.writeQueued(nil)
+	_ = c.writeQueued(context.Background())
 }
 
 // errInterrupted reports a write cut short because the writing sender's
@@ -171,7 +167,7 @@ var errInterrupted = errors.New("write interrupted")
 
 // writeQueued writes the queue until it stays empty; c.wmu is held and
 // c.writing set on entry, and both are released on return (or handed to
-// the drain goroutine). ctx is the writing sender's (nil for none).
+// the drain goroutine). ctx is the writing sender's.
 func (c *Conn) writeQueued(ctx context.Context) error {
 	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
 		bufs := append(c.wq, c.small)
@@ -229,11 +225,7 @@ func (c *Conn) written(bufs [][]byte, last []byte, rel []*encBuf, werr error) er
 // deadlines, the end of ctx interrupts the write: writeOut then returns
 // what is left unwritten and errInterrupted.
 func (c *Conn) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers, error) {
-	var done <-chan struct{}
-	if ctx != nil && c.dl != nil {
-		done = ctx.Done()
-	}
-	if done == nil {
+	if ctx.Done() == nil || c.dl == nil {
 		_, err := c.writeBufs(bufs)
 		return nil, err
 	}
