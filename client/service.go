@@ -91,7 +91,8 @@ type Result struct{ v any }
 func (r Result) Value() any { return r.v }
 
 // Decode assigns the result to dst (a pointer) with protocol.Assign's
-// rules: into user structs by json tags, numbers into integer types when
+// rules: into user structs by their JS field names (protocol.StructFields),
+// numbers into integer types when
 // integral, and so on. A *session.RemoteRef field or *Ref receives refs.
 func (r Result) Decode(dst any) error {
 	if p, ok := dst.(**Ref); ok {

@@ -165,3 +165,15 @@ func TestIsArrayIndex(t *testing.T) {
 }
 
 var pointOne = 0.1
+
+func TestJSName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Echo": "echo", "MakeCounter": "makeCounter", "HTTPGet": "httpGet", "ID": "id",
+		"UserID": "userID", "A": "a", "AB": "ab", "X1": "x1", "already": "already",
+		"GetHTTPStatus": "getHTTPStatus", "Ünïcode": "ünïcode", "ÄÖx": "äÖx", "": "",
+	} {
+		if got := JSName(in); got != want {
+			t.Errorf("JSName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -18,7 +18,7 @@
 //
 // Services are ordinary Go values (see Provide): methods with a
 // context.Context and typed arguments, exported fields as properties,
-// nested values by longer paths; JSName is the naming rule (Go Echo is JS
+// nested values by longer paths; compat.JSName is the naming rule (Go Echo is JS
 // echo) and Naming the escape hatch. Callbacks from clients arrive as
 // *session.RemoteRef or as Go functions of the parameter's type; Ref
 // returns an object by reference; functions are always references.

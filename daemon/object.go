@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
@@ -20,15 +19,6 @@ import (
 // listed names replace the default ones for those members.
 type Naming interface {
 	NexusNames() map[string]string
-}
-
-// JSName is the default naming rule between Go and JS member names: the
-// first letter is lowered (Echo ↔ echo, MakeCounter ↔ makeCounter). Names
-// that do not fit (HTTPGet ↔ httpGet) are mapped with Naming, a `json` tag
-// (fields), or by serving a map[string]any.
-func JSName(goName string) string {
-	r, n := utf8.DecodeRuneInString(goName)
-	return string(unicode.ToLower(r)) + goName[n:]
 }
 
 // object adapts a Go value into something Node clients can call: a
@@ -186,25 +176,11 @@ func export(v reflect.Value) any {
 func structView(p reflect.Value) *protocol.Object {
 	o := &protocol.Object{}
 	s := p.Elem()
-	t := s.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Tag.Get("json") == "" && s.Field(i).Kind() == reflect.Struct && s.Field(i).CanAddr() {
-			inner := structView(s.Field(i).Addr())
-			for j := 0; j < inner.Len(); j++ {
-				k, v := inner.At(j)
-				o.Set(k, v)
-			}
-			continue
+	fields := protocol.StructFields(s.Type())
+	for i := range fields {
+		if fv, ok := fields[i].Value(s); ok {
+			o.Set(fields[i].Name, fv.Interface())
 		}
-		if !f.IsExported() {
-			continue
-		}
-		name := fieldName(f)
-		if name == "-" {
-			continue
-		}
-		o.Set(name, s.Field(i).Interface())
 	}
 	names := methodNames(p.Type())
 	for js, goName := range names {
@@ -213,22 +189,9 @@ func structView(p reflect.Value) *protocol.Object {
 	return o
 }
 
-func fieldName(f reflect.StructField) string {
-	if tag := f.Tag.Get("json"); tag != "" {
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			return "-"
-		}
-		if name != "" {
-			return name
-		}
-	}
-	return JSName(f.Name)
-}
-
 var methodCache sync.Map // reflect.Type -> map[string]string (JS -> Go)
 
-// methodNames maps JS names to the Go methods of t: JSName of each
+// methodNames maps JS names to the Go methods of t: compat.JSName of each
 // method, replaced by the names of Naming when t implements it (Naming must
 // not depend on the receiver's state: it is asked on a zero value).
 func methodNames(t reflect.Type) map[string]string {
@@ -241,7 +204,7 @@ func methodNames(t reflect.Type) map[string]string {
 		if m.Name == "NexusNames" || m.Name == "NexusResource" {
 			continue
 		}
-		out[JSName(m.Name)] = m.Name
+		out[compat.JSName(m.Name)] = m.Name
 	}
 	if t.Implements(reflect.TypeFor[Naming]()) {
 		var n Naming
@@ -252,7 +215,7 @@ func methodNames(t reflect.Type) map[string]string {
 		}
 		for js, goName := range n.NexusNames() {
 			if _, ok := t.MethodByName(goName); ok {
-				delete(out, JSName(goName))
+				delete(out, compat.JSName(goName))
 				out[js] = goName
 			}
 		}
@@ -318,18 +281,10 @@ func member(v reflect.Value, name string) (reflect.Value, bool) {
 				}
 			}
 		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Anonymous && f.Tag.Get("json") == "" {
-				// fields of embedded structs are promoted, as in Go and
-				// encoding/json
-				if m, ok := member(v.Field(i), name); ok {
-					return m, true
-				}
-				continue
-			}
-			if f.IsExported() && fieldName(f) == name {
-				return v.Field(i), true
+		fields := protocol.StructFields(t)
+		for i := range fields {
+			if fields[i].Name == name {
+				return fields[i].Field(v)
 			}
 		}
 	case reflect.Map:

@@ -22,7 +22,7 @@ type service struct {
 // PROVIDER_AVAILABLE, as JS clients do.
 //
 // svc is usually a pointer to a struct: its methods are callable (Go Echo
-// is JS echo, see JSName and Naming), taking an optional context.Context
+// is JS echo, see compat.JSName and Naming), taking an optional context.Context
 // (cancelled when the client disconnects) and arguments decoded into their
 // Go types, and returning nothing, a value, an error, or both; its exported
 // fields are properties clients can get and set; nested structs, maps and

@@ -20,9 +20,10 @@ import (
 //   - strings go to strings, to encoding.TextUnmarshaler, and to []byte as
 //     base64 (the inverse of the encoder);
 //   - arrays go to slices and arrays; a *Set also fills a slice;
-//   - objects go to structs (by json tag, else by field name, then
-//     case-insensitively, as encoding/json matches) and to maps with
-//     string keys; a *Map fills any Go map whose key type it converts to;
+//   - objects go to structs (each key to the field of that JS name, see
+//     StructFields, else case-insensitively, as encoding/json matches)
+//     and to maps with string keys; a *Map fills any Go map whose key
+//     type it converts to;
 //   - null and undefined leave dst's zero value (nil for pointers).
 //
 // A value that does not fit is an E_PROTOCOL_ERROR naming the Go type.
@@ -240,7 +241,7 @@ func assign(dst reflect.Value, v any, depth int) error {
 		if !ok {
 			return assignErr(t, v)
 		}
-		fields := structFields(t)
+		fields := StructFields(t)
 		for i := 0; i < o.Len(); i++ {
 			k, val := o.At(i)
 			f := matchField(fields, k)
@@ -248,7 +249,7 @@ func assign(dst reflect.Value, v any, depth int) error {
 				continue
 			}
 			fv := dst
-			for j, x := range f.index {
+			for j, x := range f.Index {
 				if j > 0 && fv.Kind() == reflect.Pointer {
 					if fv.IsNil() {
 						fv.Set(reflect.New(fv.Type().Elem()))
@@ -277,14 +278,17 @@ func listOf(v any) ([]any, bool) {
 	return nil, false
 }
 
-func matchField(fields []field, key string) *field {
+// matchField finds the field a JS key names: by its JS name, else (as
+// encoding/json does) case-insensitively, so that {"Count":1} still fills
+// the field whose JS name is count.
+func matchField(fields []StructField, key string) *StructField {
 	for i := range fields {
-		if fields[i].name == key {
+		if fields[i].Name == key {
 			return &fields[i]
 		}
 	}
 	for i := range fields {
-		if strings.EqualFold(fields[i].name, key) {
+		if strings.EqualFold(fields[i].Name, key) {
 			return &fields[i]
 		}
 	}

@@ -29,8 +29,8 @@
 //	float32                    number          its shortest decimal, as a float64
 //	string (WTF-8)             string          JSON string; starts with U+0003/U+0004 → U+0004 prefix
 //	[]any, slices, arrays      Array           JSON array
-//	*Object, structs, maps     plain object    JSON object (struct fields in order, json tags
-//	                                            honoured; Go map keys sorted)
+//	*Object, structs, maps     plain object    JSON object (struct fields in order, named by
+//	                                            StructFields; Go map keys sorted)
 //	[]byte                     string          base64, as encoding/json
 //	Undefined{}                undefined       "\u0003U"
 //	*Map                       Map             "\u0003M:" + JSON.stringify(entries)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -446,18 +445,15 @@ func (e *encoder) reflectValue(dst []byte, v reflect.Value) ([]byte, error) {
 		}
 		return e.object(dst, keys, func(i int) any { return vals[i] }, len(keys))
 	case reflect.Struct:
-		fields := structFields(t)
+		fields := StructFields(t)
 		keys := make([]string, 0, len(fields))
 		vals := make([]any, 0, len(fields))
 		for _, f := range fields {
-			fv, ok := fieldByIndex(v, f.index)
+			fv, ok := f.Value(v)
 			if !ok {
 				continue
 			}
-			if f.omitEmpty && isEmptyValue(fv) {
-				continue
-			}
-			keys = append(keys, f.name)
+			keys = append(keys, f.Name)
 			vals = append(vals, fv.Interface())
 		}
 		return e.object(dst, keys, func(i int) any { return vals[i] }, len(keys))
@@ -482,19 +478,6 @@ func jsKeyOrder(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// isEmptyValue is encoding/json's omitempty test.
-func isEmptyValue(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
-	}
-	return false
-}
-
 func mapKeyString(k reflect.Value) (string, error) {
 	if k.Kind() == reflect.String {
 		return k.String(), nil
@@ -510,76 +493,4 @@ func mapKeyString(k reflect.Value) (string, error) {
 		return strconv.FormatUint(k.Uint(), 10), nil
 	}
 	return "", errcode.New(errcode.ProtocolError, "Nexus serialization error: unsupported map key type "+k.Type().String())
-}
-
-type field struct {
-	name      string
-	index     []int
-	omitEmpty bool
-}
-
-var fieldCache sync.Map // reflect.Type -> []field
-
-// structFields lists the JSON fields of a struct type with encoding/json's
-// tag rules: `json:"name,omitempty"`, `json:"-"`, unexported fields skipped,
-// fields of embedded structs promoted (shallower names win).
-func structFields(t reflect.Type) []field {
-	if f, ok := fieldCache.Load(t); ok {
-		return f.([]field)
-	}
-	var out []field
-	seen := map[string]int{}
-	var walk func(t reflect.Type, index []int, depth int)
-	walk = func(t reflect.Type, index []int, depth int) {
-		for i := 0; i < t.NumField(); i++ {
-			sf := t.Field(i)
-			tag := sf.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			idx := append(append([]int(nil), index...), i)
-			ft := sf.Type
-			if sf.Anonymous && name == "" {
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					walk(ft, idx, depth+1)
-					continue
-				}
-			}
-			if !sf.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = sf.Name
-			}
-			f := field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
-			if j, dup := seen[name]; dup {
-				if len(out[j].index) > len(idx) {
-					out[j] = f
-				}
-				continue
-			}
-			seen[name] = len(out)
-			out = append(out, f)
-		}
-	}
-	walk(t, nil, 0)
-	fieldCache.Store(t, out)
-	return out
-}
-
-func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
-	for i, x := range index {
-		if i > 0 && v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return reflect.Value{}, false
-			}
-			v = v.Elem()
-		}
-		v = v.Field(x)
-	}
-	return v, true
 }
