@@ -278,16 +278,25 @@ async function main() {
       } catch (e) {
         console.log(`old ref: ${e.code}`);
       }
-      for (let i = 0; i < 200; i++) {
+      // Wait until the script says the new daemon listens (--restarted
+      // FILE, default ./restarted; at most 60 s), so that a slow start
+      // is not taken for a failure, then create a new handle.
+      const marker = opts.restarted ?? "restarted";
+      const until = Date.now() + 60000;
+      while (!fs.existsSync(marker) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      let last;
+      const giveUp = Date.now() + 30000;
+      while (Date.now() < giveUp) {
         try {
-          const again = await nexus.create(new Token("demo"), { timeout: 1000 });
+          const again = await nexus.create(new Token("demo"), { timeout: 5000 });
           console.log(`new session: ${await again.echo("again")}`);
           return 0;
-        } catch {
+        } catch (e) {
+          last = e;
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      console.error("no new daemon");
+      console.error(`no new daemon: ${last?.code ?? ""} ${last?.message ?? last}`);
       return 1;
     }
     case "die-in-callback": {
