@@ -52,6 +52,8 @@ go test -count=1 ./...
 
 echo "== go test -race (short)"
 go test -count=1 -race -short ./...
+echo "== go test -race -count=2: the session engine and its users, for flakes"
+go test -count=2 -race ./session ./client ./daemon
 
 echo "== fuzz targets (${FUZZTIME:-30000x} each)"
 # FUZZTIME=2m for a real session. A bounded count of executions, rather than
