@@ -98,16 +98,27 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// CodeOf returns the code of the first *Error in err's chain, or "" if there
-// is none.
+// Coded is an error that carries a Nexus code: an *Error, a Code, a
+// remote error (protocol.RemoteError) or a user's error type. A code
+// returned by a service method travels to the peer.
+type Coded interface {
+	error
+	NexusCode() string
+}
+
+// NexusCode returns the code itself.
+func (c Code) NexusCode() string { return string(c) }
+
+// NexusCode returns e.Code.
+func (e *Error) NexusCode() string { return string(e.Code) }
+
+// CodeOf returns the code of the first error in err's chain that carries
+// one (see Coded): a local *Error or Code, a remote error's code, a
+// refused handshake's code; "" if none does.
 func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	var c Code
+	var c Coded
 	if errors.As(err, &c) {
-		return c
+		return Code(c.NexusCode())
 	}
 	return ""
 }

@@ -45,6 +45,15 @@ func (e *RemoteError) Error() string {
 	return code + ": " + msg
 }
 
+// NexusCode returns the remote code (E_UNKNOWN when the peer sent none),
+// so that errcode.CodeOf sees it.
+func (e *RemoteError) NexusCode() string {
+	if e.Code == "" {
+		return string(errcode.Unknown)
+	}
+	return e.Code
+}
+
 // Is matches an errcode.Code or *errcode.Error with the same code.
 func (e *RemoteError) Is(target error) bool {
 	switch t := target.(type) {

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"math/big"
 	"strconv"
 	"unsafe"
 
@@ -536,5 +535,3 @@ func setFromJSON(v any) (*Set, error) {
 	}
 	return nil, errcode.New(errcode.IPCProtocolError, "Set placeholder contents are not iterable")
 }
-
-var _ = big.NewInt

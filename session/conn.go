@@ -647,11 +647,13 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 	var target Target
 	if t.ResourceID == "" {
 		if len(t.Path) == 0 {
-			return c.replyErr(id, coreError(errcode.InvalidServicePath, "MessageResourceError", "service call without a service name"))
+			c.replyErr(id, coreError(errcode.InvalidServicePath, "MessageResourceError", "service call without a service name"))
+			return nil
 		}
 		call.Service, call.Path = t.Path[0], t.Path[1:]
 		if c.cfg.Handler == nil {
-			return c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "no service "+strconv.Quote(call.Service)))
+			c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "no service "+strconv.Quote(call.Service)))
+			return nil
 		}
 		target = c.cfg.Handler
 	} else {
@@ -660,9 +662,11 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		c.mu.Unlock()
 		if !ok {
 			if owner, found := owners.Load(t.ResourceID); found && owner != c {
-				return c.replyErr(id, coreError(errcode.ResourceAccessDenied, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" belongs to another connection"))
+				c.replyErr(id, coreError(errcode.ResourceAccessDenied, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" belongs to another connection"))
+				return nil
 			}
-			return c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" not found"))
+			c.replyErr(id, coreError(errcode.ResourceNotFound, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" not found"))
+			return nil
 		}
 		target, call.Service = res.target, res.service
 	}
@@ -683,7 +687,8 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		}
 	}
 	if err != nil {
-		return c.replyErr(id, err)
+		c.replyErr(id, err)
+		return nil
 	}
 	tk := task{id: id, target: target, call: call}
 	c.inflight.Add(1) // counted from now: runTask takes it off
@@ -764,12 +769,12 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 		return // a notification-style call expects no reply
 	}
 	if err != nil {
-		_ = c.replyErr(id, err)
+		c.replyErr(id, err)
 		return
 	}
 	raw, release, err := c.encodePooled(res, call.Service)
 	if err != nil {
-		_ = c.replyErr(id, err)
+		c.replyErr(id, err)
 		return
 	}
 	_ = c.enqueue(context.Background(), &protocol.ResPacket{ID: id, Result: raw}, release, cork)
@@ -871,19 +876,19 @@ func panicString(r any) string {
 	return "unknown panic"
 }
 
-// replyErr sends an ERR for id (nothing for a null id).
-func (c *Conn) replyErr(id protocol.ID, err error) error {
+// replyErr sends an ERR for id (nothing for a null id). A failure to send
+// it does not end the session (see below), so it reports none.
+func (c *Conn) replyErr(id protocol.ID, err error) {
 	if id.IsNull() {
-		return nil
+		return
 	}
 	b, encErr := protocol.AppendRemoteError(nil, ToRemoteError(err))
 	if encErr != nil {
 		b = []byte(`{"name":"Error","code":"E_UNKNOWN","message":"unserializable error"}`)
 	}
-	if sendErr := c.send(&protocol.ErrPacket{ID: id, Error: b}); sendErr != nil && errcode.CodeOf(sendErr) != errcode.ConnClosed {
-		return nil // an oversized error is dropped, the session goes on
-	}
-	return nil
+	// An error reply that cannot be sent (too big, or the session ended)
+	// is dropped: the session goes on or is ending anyway.
+	_ = c.send(&protocol.ErrPacket{ID: id, Error: b})
 }
 
 // InFlight returns the number of incoming calls running now.

@@ -7,41 +7,40 @@ import (
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
-// CodedError is implemented by errors that carry a Nexus code of their own
-// (besides *errcode.Error and *protocol.RemoteError, which are recognised
-// directly). The code travels to the peer.
-type CodedError interface {
-	error
-	NexusCode() string
-}
+// CodedError is errcode.Coded: an error that carries a Nexus code of its
+// own, which travels to the peer.
+type CodedError = errcode.Coded
 
 // ToRemoteError converts a Go error into the serialized error sent in an
-// ERR: a *protocol.RemoteError goes as is (so errors are relayed unchanged);
-// an *errcode.Error, a CodedError, or an error wrapping one keeps its code;
-// anything else is {name:"Error", code:"E_UNKNOWN"}. The message is always
-// err.Error() (minus the code prefix of errcode errors), so that a Node
-// client's E_REMOTE_EXCEPTION message shows it.
+// ERR: a *protocol.RemoteError goes as is (so errors are relayed
+// unchanged); otherwise the first error in the chain that carries a code
+// (an *errcode.Error, an errcode.Code, a CodedError) gives it; anything
+// else is {name:"Error", code:"E_UNKNOWN"}. The message is err.Error()
+// (for errcode errors without their code prefix), so that a Node client's
+// E_REMOTE_EXCEPTION message shows it.
 func ToRemoteError(err error) *protocol.RemoteError {
 	var re *protocol.RemoteError
 	if errors.As(err, &re) {
 		return re
 	}
-	var ce CodedError
-	if errors.As(err, &ce) {
-		return &protocol.RemoteError{Name: "Error", Code: ce.NexusCode(), Message: err.Error()}
+	var c errcode.Coded
+	if !errors.As(err, &c) {
+		return &protocol.RemoteError{Name: "Error", Code: string(errcode.Unknown), Message: err.Error()}
 	}
-	var ee *errcode.Error
-	if errors.As(err, &ee) {
-		msg := ee.Message
-		if ee.Cause != nil {
-			msg += ": " + ee.Cause.Error()
+	switch x := c.(type) {
+	case *errcode.Error:
+		msg := x.Message
+		if x.Cause != nil {
+			msg += ": " + x.Cause.Error()
 		}
 		if msg == "" {
-			msg = string(ee.Code)
+			msg = string(x.Code)
 		}
-		return &protocol.RemoteError{Name: "NexusError", Code: string(ee.Code), Message: msg}
+		return &protocol.RemoteError{Name: "NexusError", Code: string(x.Code), Message: msg}
+	case errcode.Code:
+		return &protocol.RemoteError{Name: "NexusError", Code: string(x), Message: err.Error()}
 	}
-	return &protocol.RemoteError{Name: "Error", Code: string(errcode.Unknown), Message: err.Error()}
+	return &protocol.RemoteError{Name: "Error", Code: c.NexusCode(), Message: err.Error()}
 }
 
 // coreError builds an error in the shape of a core 1.2.0 error (same code
