@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -84,7 +83,7 @@ func ResolvePath(target Target, opts *Options) (string, error) {
 		opts = &Options{}
 	}
 	if opts.SocketPath != "" {
-		return validatePath(opts.SocketPath)
+		return compat.ValidateSocketPath(opts.SocketPath)
 	}
 	if err := compat.CheckTarget(compat.DaemonContext, target.AppID); err != nil {
 		return "", err
@@ -97,20 +96,13 @@ func ResolvePath(target Target, opts *Options) (string, error) {
 		if p == "" {
 			return "", errcode.New(errcode.IPCAddressInvalid, "Target could not be resolved to a socket address")
 		}
-		return validatePath(p)
+		return compat.ValidateSocketPath(p)
 	}
 	env := compat.OSEnv()
 	if opts.Env != nil {
 		env = *opts.Env
 	}
 	return compat.DefaultSocketPath(target.AppID, target.instance(), env)
-}
-
-func validatePath(p string) (string, error) {
-	if strings.HasPrefix(p, "@") || strings.HasPrefix(p, "\x00") {
-		return "", errcode.New(errcode.IPCAddressInvalid, "Abstract sockets are reserved but not implemented")
-	}
-	return compat.ValidateSocketPath(p)
 }
 
 // Facts are what this side observed about the connection (node-ipc's

@@ -88,7 +88,14 @@ func DefaultSocketPath(appID, instance string, env Env) (string, error) {
 // in MaxSocketPath bytes (JS counts code units, so a non-ASCII path can pass
 // its check and still be too long for the kernel), and it must not contain
 // NUL (E_IPC_ADDRESS_INVALID).
+//
+// An abstract address (written, as Go's net package writes it, with a
+// leading "@" or NUL) is E_IPC_ADDRESS_INVALID: node-ipc 0.6.0 reserves
+// abstract sockets without implementing them.
 func ValidateSocketPath(p string) (string, error) {
+	if strings.HasPrefix(p, "@") || strings.HasPrefix(p, "\x00") {
+		return "", errcode.New(errcode.IPCAddressInvalid, "Abstract sockets are reserved but not implemented")
+	}
 	if !strings.HasPrefix(p, "/") {
 		return "", errcode.New(errcode.IPCAddressInvalid, "Unix socket path must be absolute: "+p)
 	}

@@ -3,6 +3,7 @@ package compat
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -174,6 +175,19 @@ func TestJSName(t *testing.T) {
 	} {
 		if got := JSName(in); got != want {
 			t.Errorf("JSName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAbstractAddressesAndUnsafeSegments(t *testing.T) {
+	for _, p := range []string{"@nexus", "\x00nexus"} {
+		if _, err := ValidateSocketPath(p); errcode.CodeOf(err) != errcode.IPCAddressInvalid || !strings.Contains(err.Error(), "Abstract sockets are reserved") {
+			t.Errorf("ValidateSocketPath(%q): %v", p, err)
+		}
+	}
+	for seg, want := range map[string]bool{"__proto__": true, "prototype": true, "constructor": true, "proto": false, "Constructor": false, "": false} {
+		if IsUnsafeSegment(seg) != want {
+			t.Errorf("IsUnsafeSegment(%q) = %v", seg, !want)
 		}
 	}
 }

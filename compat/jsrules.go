@@ -90,3 +90,14 @@ func ParseBigInt(s string) (*big.Int, bool) {
 	v, ok := new(big.Int).SetString(s, base)
 	return v, ok
 }
+
+// IsUnsafeSegment reports whether a property path segment is one that core
+// refuses in service paths (E_INVALID_SERVICE_PATH): __proto__, prototype
+// and constructor, which would reach an object's prototype in JS.
+func IsUnsafeSegment(seg string) bool {
+	switch seg {
+	case "__proto__", "prototype", "constructor":
+		return true
+	}
+	return false
+}

@@ -72,8 +72,6 @@ func Ref(v any) session.Target {
 	return &object{root: reflect.ValueOf(v), mu: new(sync.Mutex)}
 }
 
-var unsafeSegments = map[string]bool{"__proto__": true, "prototype": true, "constructor": true}
-
 func resourceError(code errcode.Code, msg string, call *session.Call) error {
 	var rid any
 	if call.ResourceID != "" {
@@ -94,7 +92,7 @@ func resourceError(code errcode.Code, msg string, call *session.Call) error {
 // undefined, as in JS.
 func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 	for _, seg := range call.Path {
-		if unsafeSegments[seg] {
+		if compat.IsUnsafeSegment(seg) {
 			return nil, resourceError(errcode.InvalidServicePath, "unsafe path segment "+strconv.Quote(seg), call)
 		}
 	}
