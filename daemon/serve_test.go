@@ -53,75 +53,77 @@ func dialWhenUp(t *testing.T, ctx context.Context, sock string) *client.Client {
 	}
 }
 
-func TestServeDrainsCallsWhenContextEnds(t *testing.T) {
-	sock := filepath.Join(shortDir(t), "d.sock")
-	d, err := daemon.New(&daemon.Options{AppID: "test", SocketPath: sock, ShutdownTimeout: time.Minute})
+// gated is a daemon under Serve with a client call running in its gate.
+type gated struct {
+	sock   string
+	gate   *gate
+	stop   context.CancelFunc // what SIGINT does through signal.NotifyContext
+	served <-chan error       // Serve's result
+	result chan error         // the call's
+	got    string             // the call's result, once result has sent
+	tctx   context.Context
+}
+
+// startGated serves a gate with the given ShutdownTimeout and returns once
+// a client's call is running inside it.
+func startGated(t *testing.T, shutdown time.Duration) *gated {
+	t.Helper()
+	gd := &gated{sock: filepath.Join(shortDir(t), "d.sock"), result: make(chan error, 1)}
+	d, err := daemon.New(&daemon.Options{AppID: "test", SocketPath: gd.sock, ShutdownTimeout: shutdown})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
-	d.Provide("gate", g)
+	gd.gate = &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
+	d.Provide("gate", gd.gate)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := serve(ctx, d)
-
+	gd.stop, gd.served = cancel, serve(ctx, d)
 	tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer tcancel()
-	c := dialWhenUp(t, tctx, sock)
-	res := make(chan error, 1)
-	var got string
+	t.Cleanup(tcancel)
+	gd.tctx = tctx
+	c := dialWhenUp(t, tctx, gd.sock)
 	go func() {
 		r, err := c.Service("gate").Call(tctx, "wait")
 		if err == nil {
-			err = r.Decode(&got)
+			err = r.Decode(&gd.got)
 		}
-		res <- err
+		gd.result <- err
 	}()
-	<-g.entered
-	cancel() // what SIGINT does through signal.NotifyContext
+	<-gd.gate.entered
+	return gd
+}
 
+func TestServeDrainsCallsWhenContextEnds(t *testing.T) {
+	gd := startGated(t, time.Minute)
+	gd.stop()
 	// The socket goes at once, while the call is still running.
 	for {
-		if _, err := os.Lstat(sock); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(gd.sock); errors.Is(err, os.ErrNotExist) {
 			break
 		}
 		select {
-		case err := <-done:
+		case err := <-gd.served:
 			t.Fatalf("Serve returned %v before the call in flight finished", err)
-		case <-tctx.Done():
+		case <-gd.tctx.Done():
 			t.Fatal("socket file still there after the context ended")
 		case <-time.After(time.Millisecond):
 		}
 	}
-	close(g.open)
-	if err := <-res; err != nil || got != "drained" {
-		t.Fatalf("call in flight: %q, %v; want it to finish during the drain", got, err)
+	close(gd.gate.open)
+	if err := <-gd.result; err != nil || gd.got != "drained" {
+		t.Fatalf("call in flight: %q, %v; want it to finish during the drain", gd.got, err)
 	}
-	if err := <-done; err != nil {
+	if err := <-gd.served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 }
 
 func TestServeCancelsCallsAfterShutdownTimeout(t *testing.T) {
-	sock := filepath.Join(shortDir(t), "d.sock")
-	d, _ := daemon.New(&daemon.Options{AppID: "test", SocketPath: sock, ShutdownTimeout: 20 * time.Millisecond})
-	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
-	d.Provide("gate", g)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := serve(ctx, d)
-	tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer tcancel()
-	c := dialWhenUp(t, tctx, sock)
-	res := make(chan error, 1)
-	go func() {
-		_, err := c.Service("gate").Call(tctx, "wait")
-		res <- err
-	}()
-	<-g.entered
-	cancel()
-	if err := <-done; err != nil {
+	gd := startGated(t, 20*time.Millisecond)
+	gd.stop()
+	if err := <-gd.served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	if err := <-res; !errors.Is(err, errcode.ConnClosed) {
+	if err := <-gd.result; !errors.Is(err, errcode.ConnClosed) {
 		t.Fatalf("stuck call ended with %v, want E_CONN_CLOSED", err)
 	}
 }

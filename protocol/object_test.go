@@ -18,27 +18,27 @@ func wideObject(shape string, n int) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		var k string
-		switch shape {
-		case "plain":
-			k = "k" + strconv.Itoa(i)
-		case "index":
-			k = strconv.Itoa(i)
-		case "reverse":
-			k = strconv.Itoa(n - i)
-		case "mixed":
-			if i < n/2 {
-				k = "k" + strconv.Itoa(i)
-			} else {
-				k = strconv.Itoa(n - i)
-			}
-		case "dup":
-			k = "k" + strconv.Itoa(i%16)
-		}
-		fmt.Fprintf(&b, "%q:%d", k, i)
+		fmt.Fprintf(&b, "%q:%d", wideKey(shape, n, i), i)
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
+}
+
+// wideKey is the i-th key of wideObject(shape, n).
+func wideKey(shape string, n, i int) string {
+	switch shape {
+	case "index":
+		return strconv.Itoa(i)
+	case "reverse":
+		return strconv.Itoa(n - i)
+	case "mixed":
+		if i >= n/2 {
+			return strconv.Itoa(n - i)
+		}
+	case "dup":
+		return "k" + strconv.Itoa(i%16)
+	}
+	return "k" + strconv.Itoa(i)
 }
 
 // TestWideObjectOrder: decoding keeps JS enumeration order and JSON.parse's
@@ -61,23 +61,7 @@ func TestWideObjectOrder(t *testing.T) {
 			var idx, other []kv
 			pos := map[string]int{}
 			for i := 0; i < n; i++ {
-				var k string
-				switch shape {
-				case "plain":
-					k = "k" + strconv.Itoa(i)
-				case "index":
-					k = strconv.Itoa(i)
-				case "reverse":
-					k = strconv.Itoa(n - i)
-				case "mixed":
-					if i < n/2 {
-						k = "k" + strconv.Itoa(i)
-					} else {
-						k = strconv.Itoa(n - i)
-					}
-				case "dup":
-					k = "k" + strconv.Itoa(i%16)
-				}
+				k := wideKey(shape, n, i)
 				if p, ok := pos[k]; ok {
 					other[p].v = float64(i)
 					continue

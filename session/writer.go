@@ -169,11 +169,8 @@ var errInterrupted = errors.New("write interrupted")
 // c.writing set on entry, and both are released on return (or handed to
 // the drain goroutine). ctx is the writing sender's.
 func (c *Conn) writeQueued(ctx context.Context) error {
-	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
-		bufs := append(c.wq, c.small)
-		last := c.small
-		rel := c.wrel
-		c.wq, c.small, c.queued, c.wrel = c.wqSpare[:0], c.spare[:0], 0, nil
+	for c.hasQueued() {
+		bufs, last, rel := c.takeQueue()
 		c.wmu.Unlock()
 		rest, werr := c.writeOut(ctx, bufs)
 		if werr == errInterrupted {
@@ -190,6 +187,21 @@ func (c *Conn) writeQueued(ctx context.Context) error {
 	c.writing = false
 	c.wmu.Unlock()
 	return nil
+}
+
+// hasQueued reports whether frames wait to be written on a working
+// session; c.wmu is held.
+func (c *Conn) hasQueued() bool {
+	return (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil
+}
+
+// takeQueue takes the queue for one write (the buffers, the small-frame
+// buffer to recycle after it, the pooled payloads to release after it)
+// and starts a new one; c.wmu is held.
+func (c *Conn) takeQueue() (bufs [][]byte, last []byte, rel []*encBuf) {
+	bufs, last, rel = append(c.wq, c.small), c.small, c.wrel
+	c.wq, c.small, c.queued, c.wrel = c.wqSpare[:0], c.spare[:0], 0, nil
+	return bufs, last, rel
 }
 
 // written recycles the buffers of a finished write and wakes the senders
@@ -282,11 +294,8 @@ func (c *Conn) drain(rest net.Buffers, bufs [][]byte, last []byte, rel []*encBuf
 	if c.written(bufs, last, rel, err) != nil {
 		return
 	}
-	for (len(c.wq) > 0 || len(c.small) > 0) && c.wfailed == nil {
-		bufs := append(c.wq, c.small)
-		last := c.small
-		rel := c.wrel
-		c.wq, c.small, c.queued, c.wrel = c.wqSpare[:0], c.spare[:0], 0, nil
+	for c.hasQueued() {
+		bufs, last, rel := c.takeQueue()
 		c.wmu.Unlock()
 		err := c.writeStalling(bufs)
 		if c.written(bufs, last, rel, err) != nil {
