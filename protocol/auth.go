@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 )
@@ -72,65 +70,51 @@ func ReadAuthLine(r *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-// lastMember returns the last value of key in a JSON object, as JSON.parse
-// keeps the last of duplicated keys.
-func lastMember(obj gjson.Result, key string) gjson.Result {
-	var out gjson.Result
-	obj.ForEach(func(k, v gjson.Result) bool {
-		if k.Str == key {
-			out = v
-		}
-		return true
-	})
-	return out
-}
-
 // ParseAuthRequest checks a client pre-auth line (without its newline) as
 // the node-ipc daemon does — a JSON object whose last "type" is
 // "nexus-ipc-auth", "version" the number 1 and "token" a string — and
 // returns the token. Anything else is E_IPC_PROTOCOL_ERROR ("Malformed auth
 // request"). The caller compares the token in constant time.
 func ParseAuthRequest(line []byte) (string, error) {
-	line = bytes.TrimRight(line, "\r")
-	if !validJSON(line) {
-		return "", errcode.New(errcode.IPCProtocolError, "Malformed auth request: invalid JSON")
+	obj, err := authObject(line)
+	if err != nil {
+		return "", errcode.New(errcode.IPCProtocolError, "Malformed auth request: "+err.Error())
 	}
-	obj := gjson.ParseBytes(line)
-	if !obj.IsObject() {
-		return "", errcode.New(errcode.IPCProtocolError, "Malformed auth request: not an object")
-	}
-	typ, ver, tok := lastMember(obj, "type"), lastMember(obj, "version"), lastMember(obj, "token")
-	if typ.Type != gjson.String || typ.Str != AuthType || ver.Type != gjson.Number || ver.Num != AuthVersion || tok.Type != gjson.String {
+	typ, _ := obj.Get("type")
+	ver, _ := obj.Get("version")
+	tok, _ := obj.Get("token")
+	token, isStr := tok.(string)
+	if typ != AuthType || ver != float64(AuthVersion) || !isStr {
 		return "", errcode.New(errcode.IPCProtocolError, "Malformed auth request")
 	}
-	// gjson unescapes lone surrogates to U+FFFD; decode the token exactly.
-	return decodeString([]byte(tok.Raw))
+	return token, nil
 }
 
 // ParseAuthOK checks a daemon's pre-auth reply line as the node-ipc client
 // does: a JSON object whose "type" is "nexus-ipc-auth-ok". Anything else is
 // E_IPC_PROTOCOL_ERROR ("Malformed auth response").
 func ParseAuthOK(line []byte) error {
-	line = bytes.TrimRight(line, "\r")
-	if !validJSON(line) {
-		return errcode.New(errcode.IPCProtocolError, "Malformed auth response: invalid JSON")
+	obj, err := authObject(line)
+	if err != nil {
+		return errcode.New(errcode.IPCProtocolError, "Malformed auth response: "+err.Error())
 	}
-	obj := gjson.ParseBytes(line)
-	if !obj.IsObject() {
-		return errcode.New(errcode.IPCProtocolError, "Malformed auth response: not an object")
-	}
-	if typ := lastMember(obj, "type"); typ.Type != gjson.String || typ.Str != AuthOKType {
+	if typ, _ := obj.Get("type"); typ != AuthOKType {
 		return errcode.New(errcode.IPCProtocolError, "Malformed auth response")
 	}
 	return nil
 }
 
-// validJSON reports whether b is one JSON text (with the depth limit).
-func validJSON(b []byte) bool {
-	s := scanner{data: b, maxDepth: DefaultMaxDepth}
-	if s.skip() != nil {
-		return false
+// authObject parses a pre-auth line (without its newline; a trailing CR
+// is dropped) in one pass, as JSON.parse does: a repeated key keeps its
+// last value, strings keep lone surrogates.
+func authObject(line []byte) (*Object, error) {
+	v, err := DecodeJSON(bytes.TrimRight(line, "\r"))
+	if err != nil {
+		return nil, errors.New("invalid JSON")
 	}
-	s.ws()
-	return s.pos == len(b)
+	obj, ok := v.(*Object)
+	if !ok {
+		return nil, errors.New("not an object")
+	}
+	return obj, nil
 }

@@ -32,6 +32,8 @@ func TestParseAuthRequest(t *testing.T) {
 		{` {"token":"t","version":1.0,"type":"nexus-ipc-auth","extra":[1]} `, "t", true},
 		{`{"type":"nexus-ipc-auth","version":1,"token":"a","token":"b"}`, "b", true},
 		{`{"type":"nexus-ipc-auth","version":1,"token":"\ud800"}`, "\xed\xa0\x80", true},
+		{`{"type":"nexus-ipc-auth","version":1,"token":"\u0003U"}`, "\x03U", true},  // plain JSON: no placeholders
+		{`{"type":"nexus-ipc-auth","type":"x","version":1,"token":"t"}`, "", false}, // the last "type" counts
 		{`{"type":"nexus-ipc-auth","version":2,"token":"t"}`, "", false},
 		{`{"type":"nexus-ipc-auth","version":"1","token":"t"}`, "", false},
 		{`{"type":"nexus-ipc-auth","version":1,"token":5}`, "", false},
