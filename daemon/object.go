@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -119,12 +118,7 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 		if err := setMember(parent, call.Path[len(call.Path)-1], call.Value); err != nil {
 			// The message without a code of its own: the error's code is
 			// E_INVALID_SERVICE_PATH.
-			msg := err.Error()
-			var ce *errcode.Error
-			if errors.As(err, &ce) {
-				msg = ce.Message
-			}
-			return nil, resourceError(errcode.InvalidServicePath, msg, call)
+			return nil, resourceError(errcode.InvalidServicePath, errcode.MessageOf(err), call)
 		}
 		return true, nil // what a JS daemon answers
 	default:

@@ -98,6 +98,17 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// MessageOf returns the message of the first *Error in err's chain,
+// without its code (and without its cause), for text that shows the code
+// elsewhere or not at all; err.Error() when the chain holds no *Error.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
 // Coded is an error that carries a Nexus code: an *Error, a Code, a
 // remote error (protocol.RemoteError) or a user's error type. A code
 // returned by a service method travels to the peer.

@@ -35,6 +35,10 @@ const (
 	ExitTimeout = 124 // as timeout(1): the command ran out of --timeout
 )
 
+// defaultTimeout is --timeout when it is not given, for the commands that
+// connect (serve's drain time has its own default).
+const defaultTimeout = 10 * time.Second
+
 // exitSummary is the one-line list of exit statuses that usage prints.
 const exitSummary = "Exit status: 0 ok, 1 remote error, 2 connection or address error, 64 bad usage, 124 timed out."
 
@@ -305,6 +309,15 @@ func (e *env) timeout(def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// afterTarget returns the arguments that follow TARGET (all of them with
+// --socket, which replaces TARGET).
+func (e *env) afterTarget() []string {
+	if e.flags["socket"] != "" || len(e.args) == 0 {
+		return e.args
+	}
+	return e.args[1:]
+}
+
 // target parses TARGET (APP[/INSTANCE]) unless --socket is given, in which
 // case TARGET is not expected. It returns the remaining arguments.
 func (e *env) target() (client.Target, *client.Options, []string, error) {
@@ -372,11 +385,7 @@ func (e *env) dial() (*conn, []string, int) {
 		fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", e.cmd.name, err)
 		return nil, nil, ExitUsage
 	}
-	return e.dialTarget(target, opts, rest)
-}
-
-func (e *env) dialTarget(target client.Target, opts *client.Options, rest []string) (*conn, []string, int) {
-	d, err := e.timeout(10 * time.Second)
+	d, err := e.timeout(defaultTimeout)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nexusctl %s: %v\n", e.cmd.name, err)
 		return nil, nil, ExitUsage
@@ -475,7 +484,7 @@ func (e *env) timeoutDesc() string {
 	if t := e.flags["timeout"]; t != "" {
 		return "--timeout " + t
 	}
-	return "the default --timeout of 10s"
+	return "the default --timeout of " + defaultTimeout.String()
 }
 
 func firstNonEmpty(s ...string) string {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -43,12 +42,7 @@ func (e *env) readArg(i int, a string) (any, error) {
 	}
 	v, err := jsonform.Parse(text)
 	if err != nil {
-		msg := err.Error()
-		var ce *errcode.Error
-		if errors.As(err, &ce) {
-			msg = ce.Message
-		}
-		return nil, fmt.Errorf("argument %d %s%s %s%s", i, strconv.Quote(clip(string(text))), from, msg, argHint(text))
+		return nil, fmt.Errorf("argument %d %s%s %s%s", i, strconv.Quote(clip(string(text))), from, errcode.MessageOf(err), argHint(text))
 	}
 	return v, nil
 }
@@ -91,16 +85,17 @@ func runSet(e *env) int  { return callLike(e, "set") }
 
 func callLike(e *env, op string) int {
 	// Check the arguments before connecting.
-	n := len(e.args)
-	if e.flags["socket"] == "" {
-		n--
+	after := e.afterTarget()
+	n := len(after)
+	if e.flags["socket"] == "" && len(e.args) == 0 {
+		n = -1 // no TARGET either
 	}
 	switch {
 	case op == "call" && n < 2, op == "get" && n != 2, op == "set" && n != 3:
 		fmt.Fprintf(e.stderr, "nexusctl %s: wrong number of arguments\nusage: %s\n", op, e.cmd.usage())
 		return ExitUsage
 	}
-	values := e.args[len(e.args)-n+2:]
+	values := after[2:]
 	args := make([]any, 0, len(values))
 	for i, a := range values {
 		v, err := e.readArg(i+1, a)
@@ -135,12 +130,8 @@ func callLike(e *env, op string) int {
 }
 
 func runInfo(e *env) int {
-	n := len(e.args)
-	if e.flags["socket"] == "" {
-		n--
-	}
-	if n > 0 {
-		fmt.Fprintf(e.stderr, "nexusctl info: unexpected arguments %q\nusage: %s\n", e.args[len(e.args)-n:], e.cmd.usage())
+	if after := e.afterTarget(); len(after) > 0 {
+		fmt.Fprintf(e.stderr, "nexusctl info: unexpected arguments %q\nusage: %s\n", after, e.cmd.usage())
 		return ExitUsage
 	}
 	c, _, code := e.dial()
@@ -239,7 +230,7 @@ func runLs(e *env) int {
 	}
 	entries := scan()
 	if e.bools["probe"] {
-		d, err := e.timeout(10 * time.Second)
+		d, err := e.timeout(defaultTimeout)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nexusctl ls: %v\n", err)
 			return ExitUsage

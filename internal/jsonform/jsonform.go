@@ -13,7 +13,6 @@
 package jsonform
 
 import (
-	"errors"
 	"math/big"
 
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -72,12 +71,7 @@ func toJSON(v any) any {
 func Parse(text []byte) (any, error) {
 	v, err := protocol.DecodeJSON(text)
 	if err != nil {
-		msg := err.Error()
-		var ce *errcode.Error
-		if errors.As(err, &ce) {
-			msg = ce.Message
-		}
-		return nil, errcode.New(errcode.UsageInvalid, "is not valid JSON: "+msg)
+		return nil, errcode.New(errcode.UsageInvalid, "is not valid JSON: "+errcode.MessageOf(err))
 	}
 	return fromJSON(v)
 }
