@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"sort"
 
 	"github.com/nexus-interop/nexus-go/compat"
 )
@@ -103,16 +104,10 @@ func (o *Object) Set(key string, v any) {
 	at := o.nIdx
 	if at > 0 {
 		if last, _ := compat.IsArrayIndex(o.keys[at-1]); last > n {
-			lo, hi := 0, at-1
-			for lo < hi {
-				mid := int(uint(lo+hi) >> 1)
-				if m, _ := compat.IsArrayIndex(o.keys[mid]); m > n {
-					hi = mid
-				} else {
-					lo = mid + 1
-				}
-			}
-			at = lo
+			at = sort.Search(at, func(i int) bool {
+				m, _ := compat.IsArrayIndex(o.keys[i])
+				return m > n
+			})
 		}
 	}
 	o.nIdx++

@@ -153,7 +153,7 @@ func (c *Conn) flush() {
 	}
 	c.wmu.Lock()
 	c.corked.Store(false)
-	if c.writing || c.wfailed != nil || (len(c.wq) == 0 && len(c.small) == 0) {
+	if c.writing || !c.hasQueued() {
 		c.wmu.Unlock()
 		return
 	}
@@ -263,7 +263,7 @@ func (c *Conn) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers, error)
 		g.mu.Unlock()
 		if fired {
 			c.dl.SetWriteDeadline(time.Time{})
-			if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return rest, errInterrupted
 			}
 		}
@@ -317,11 +317,11 @@ func (c *Conn) writeStalling(bufs net.Buffers) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) || buffered(rest) == before {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return errcode.Wrap(errcode.ConnClosed, "the peer stopped reading", err)
-			}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
+		}
+		if buffered(rest) == before {
+			return errcode.Wrap(errcode.ConnClosed, "the peer stopped reading", err)
 		}
 		bufs = rest
 	}
