@@ -135,6 +135,7 @@ type Daemon struct {
 
 	mu       sync.Mutex
 	services map[string]*service
+	group    *session.Group // the sessions of the daemon's connections
 	order    []string
 	ln       *net.UnixListener
 	conns    map[*Conn]struct{}
@@ -176,7 +177,7 @@ func New(opts *Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
+	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, group: session.NewGroup(), done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
 }
 
 // Path returns the socket path.
@@ -339,6 +340,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	sess := session.New(nc, fr, session.Config{
 		BaseContext:      context.WithValue(context.Background(), connKey{}, c),
 		Handler:          &router{d: d},
+		Group:            d.group,
 		MaxFrameSize:     d.opts.MaxFrameSize,
 		MaxInFlight:      d.opts.MaxInFlight,
 		Authorize:        func(call *session.Call) error { return d.authorize(c, call) },
@@ -492,6 +494,7 @@ func (d *Daemon) Close() error {
 	if d.closed {
 		d.mu.Unlock()
 		d.wg.Wait()
+		d.group.Wait()
 		return nil
 	}
 	d.closed = true
@@ -513,6 +516,7 @@ func (d *Daemon) Close() error {
 		c.sess.Close()
 	}
 	d.wg.Wait()
+	d.group.Wait()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
-	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
 )
@@ -94,7 +93,6 @@ func dial(t *testing.T, d *daemon.Daemon, opts *client.Options) *client.Client {
 }
 
 func TestServiceAdapter(t *testing.T) {
-	leakcheck.Check(t)
 	d := start(t, daemon.Options{})
 	c := dial(t, d, nil)
 	ctx := context.Background()
@@ -373,7 +371,6 @@ func TestSocketSafety(t *testing.T) {
 
 // Many clients at once; every goroutine of the daemon stops on Close.
 func TestManyConnections(t *testing.T) {
-	leakcheck.Check(t)
 	n := 1000
 	if testing.Short() {
 		n = 200
@@ -421,7 +418,6 @@ func TestManyConnections(t *testing.T) {
 
 // Shutdown waits for calls in flight, within its context.
 func TestShutdown(t *testing.T) {
-	leakcheck.Check(t)
 	d := start(t, daemon.Options{})
 	release := make(chan struct{})
 	d.Provide("slow", map[string]any{"wait": func() string { <-release; return "done" }})

@@ -109,6 +109,9 @@ type Config struct {
 	// block) with the raw updates of an IDENTITY_UPDATE. Returning an error
 	// closes the session.
 	OnIdentityUpdate func(updates protocol.Raw) error
+	// Group is the group of sessions this one belongs to (see Group); nil
+	// makes the session a group of its own, which Close joins.
+	Group *Group
 }
 
 // Conn is one Nexus session over a connected byte stream, after pre-auth
@@ -121,6 +124,8 @@ type Conn struct {
 	rw     io.ReadWriteCloser
 	fr     *protocol.FrameReader
 	cfg    Config
+	group  *Group
+	ownGrp bool // group is this session's own: Close waits for it
 	maxFr  int
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -177,21 +182,10 @@ type task struct {
 // keeps their grown stacks and saves a goroutine start per call.
 const workerIdle = 5 * time.Second
 
-// workerIdleNs is workerIdle, changeable by tests.
-var workerIdleNs atomic.Int64
-
-func init() { workerIdleNs.Store(int64(workerIdle)) }
-
 type reply struct {
 	result protocol.Raw
 	err    error
 }
-
-var resourceCounter atomic.Uint64
-
-// nextResourceID returns a process-wide resource id, "res-N" as JS makes
-// them.
-func nextResourceID() string { return "res-" + strconv.FormatUint(resourceCounter.Add(1), 10) }
 
 // New starts a session on rw whose frames are read by fr (which may hold
 // bytes that arrived with the handshake). It starts the reader goroutine;
@@ -219,7 +213,11 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 		base = context.Background()
 	}
 	c.ctx, c.cancel = context.WithCancelCause(base)
-	watch.add(c)
+	c.group = cfg.Group
+	if c.group == nil {
+		c.group, c.ownGrp = NewGroup(), true
+	}
+	c.group.add(c)
 	go c.readLoop()
 	return c
 }
@@ -238,11 +236,15 @@ func (c *Conn) Err() error {
 
 // Close ends the session: the socket is closed, every pending call fails
 // with E_CONN_CLOSED, running handlers see their context cancelled, and
-// Close waits for the reader and the handlers to return.
+// Close waits for the reader and the handlers to return (and for the
+// watchdog, when the session is a group of its own).
 func (c *Conn) Close() error {
 	c.shutdown(errcode.New(errcode.ConnClosed, "connection closed locally"))
 	<-c.readDone
 	c.handlers.Wait()
+	if c.ownGrp {
+		c.group.Wait()
+	}
 	return nil
 }
 
@@ -254,11 +256,11 @@ func (c *Conn) shutdown(cause error) {
 		return
 	}
 	c.closed = true
-	watch.remove(c)
+	c.group.remove(c)
 	pending := c.pending
 	c.pending = map[uint64]chan reply{}
 	for id := range c.local {
-		owners.Delete(id)
+		c.group.owners.Delete(id)
 	}
 	c.local = map[string]resource{}
 	c.mu.Unlock()

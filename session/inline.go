@@ -2,8 +2,6 @@ package session
 
 import (
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -70,7 +68,7 @@ func (c *Conn) runInline(t task) error {
 	// from then on the role (and the reader) may move to another goroutine.
 	cork := c.fr.FrameReady()
 	g := c.inlineGen.Add(1) // odd: the reader is in a call
-	watch.activity()
+	c.group.activity()
 	slow := false
 	c.runTaskCork(t, cork, func() { slow = c.ranLong(g) })
 	kept := c.inlineGen.CompareAndSwap(g, g+1)
@@ -117,116 +115,6 @@ func (c *Conn) takeOver() {
 	}
 }
 
-// watchdog hands the reader role over from calls that run too long and
-// stops idle workers. One goroutine serves every session of the process;
-// it runs while sessions exist, ticks only while some session needs
-// watching, and exits when the last session ends.
-type watchdog struct {
-	mu      sync.Mutex
-	conns   map[*Conn]struct{}
-	running bool
-	asleep  atomic.Bool
-	wake    chan struct{}
-}
-
-var watch = &watchdog{conns: map[*Conn]struct{}{}, wake: make(chan struct{}, 1)}
-
-const (
-	watchTick      = 5 * time.Millisecond
-	watchIdleTicks = 100 // quiet ticks before the watchdog sleeps
-)
-
-func (w *watchdog) add(c *Conn) {
-	w.mu.Lock()
-	w.conns[c] = struct{}{}
-	if !w.running {
-		w.running = true
-		go w.run()
-	}
-	w.mu.Unlock()
-}
-
-func (w *watchdog) remove(c *Conn) {
-	w.mu.Lock()
-	delete(w.conns, c)
-	empty := len(w.conns) == 0
-	w.mu.Unlock()
-	if empty {
-		w.poke()
-	}
-}
-
-func (w *watchdog) poke() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-// activity is called when a call starts inline: it wakes a sleeping
-// watchdog.
-func (w *watchdog) activity() {
-	if w.asleep.Load() {
-		w.poke()
-	}
-}
-
-func (w *watchdog) run() {
-	tick := newTicker(watchTick)
-	defer tick.close()
-	var conns []*Conn
-	quiet := 0
-	for {
-		w.mu.Lock()
-		if len(w.conns) == 0 {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
-		conns = conns[:0]
-		for c := range w.conns {
-			conns = append(conns, c)
-		}
-		w.mu.Unlock()
-		busy := false
-		for _, c := range conns {
-			if c.watch() {
-				busy = true
-			}
-		}
-		clear(conns)
-		if busy {
-			quiet = 0
-		} else if quiet++; quiet >= watchIdleTicks {
-			// Sleep until a call starts inline or a worker starts.
-			// Setting asleep before the last look means one that starts
-			// meanwhile is either seen here or pokes us.
-			w.asleep.Store(true)
-			if !w.anyWatched() {
-				tick.stop()
-				<-w.wake
-				tick.reset(watchTick)
-			}
-			w.asleep.Store(false)
-			quiet = 0
-			continue
-		}
-		tick.wait()
-	}
-}
-
-// anyWatched reports whether some session needs watching.
-func (w *watchdog) anyWatched() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for c := range w.conns {
-		if c.needsWatch() {
-			return true
-		}
-	}
-	return false
-}
-
 // needsWatch reports whether the reader is in a call or workers exist
 // (which the watchdog stops when idle).
 func (c *Conn) needsWatch() bool { return c.inlineGen.Load()&1 == 1 || c.workers.Load() > 0 }
@@ -239,7 +127,7 @@ func (c *Conn) watch() (busy bool) {
 		// Keep ticking while workers exist, and stop the idle ones once
 		// the session has handed no call to workers for workerIdle.
 		busy = true
-		if monoNow()-c.lastWorkerTask.Load() > workerIdleNs.Load() {
+		if monoNow()-c.lastWorkerTask.Load() > c.group.workerIdle.Load() {
 			for stopped := false; !stopped; {
 				select {
 				case c.reap <- struct{}{}:

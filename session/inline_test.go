@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 )
 
 // TestBlockingCallDoesNotStallSession: the reader runs calls itself, but a
@@ -15,7 +13,6 @@ import (
 // watchdog moves the reader role to a new goroutine, and the session then
 // sends calls to workers for a while.
 func TestBlockingCallDoesNotStallSession(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	ctx := context.Background()
 	slow := make(chan error, 1)
@@ -61,7 +58,6 @@ func TestBlockingCallDoesNotStallSession(t *testing.T) {
 // TestCorkedBatchReplies: many calls arriving together are all answered
 // (their replies corked into few writes), in any order.
 func TestCorkedBatchReplies(t *testing.T) {
-	leakcheck.Check(t)
 	c, _ := pair(t)
 	ctx := context.Background()
 	const n = 200
@@ -89,7 +85,6 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 // watchdog and the session moves its calls to workers (where they can use
 // several CPUs).
 func TestComputingCallsGoToWorkers(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	ctx := context.Background()
 	for i := 0; i < 200 && s.backoff.Load() == 0; i++ {
@@ -109,7 +104,6 @@ func TestComputingCallsGoToWorkers(t *testing.T) {
 // all ran inline with no backoff, in one of several batches, which a
 // session that moved quick calls to workers never gives.
 func TestQuickCallsStayInline(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	ctx := context.Background()
 	const batch, tries = 500, 10
@@ -143,11 +137,10 @@ func settledGen(s *Conn) uint64 {
 // TestIdleWorkersAreReaped: workers started for slow calls are stopped by
 // the watchdog once the session has handed them nothing for the idle time.
 func TestIdleWorkersAreReaped(t *testing.T) {
-	leakcheck.Check(t)
-	old := workerIdleNs.Load()
-	workerIdleNs.Store(int64(50 * time.Millisecond))
-	t.Cleanup(func() { workerIdleNs.Store(old) })
-	c, s := pair(t)
+	g := NewGroup()
+	g.workerIdle.Store(int64(50 * time.Millisecond))
+	t.Cleanup(g.Wait) // after the sessions' cleanup, registered next
+	c, s := pairWith(t, Config{Handler: testService{}, Group: g})
 	ctx := context.Background()
 	for i := 0; i < 200 && s.backoff.Load() == 0; i++ {
 		if _, err := call(ctx, c, "spin"); err != nil {
@@ -181,7 +174,6 @@ func TestIdleWorkersAreReaped(t *testing.T) {
 // against MaxInFlight; past it the session stops reading instead of
 // starting goroutines, and it still ends cleanly.
 func TestStuckCallsRespectMaxInFlight(t *testing.T) {
-	leakcheck.Check(t)
 	const max = 4
 	c, s := pairWith(t, Config{Handler: testService{}, MaxInFlight: max})
 	ctx := context.Background()

@@ -93,7 +93,7 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		c.mu.Lock()
 		if _, ok := c.local[x.ResourceID]; ok {
 			delete(c.local, x.ResourceID)
-			owners.Delete(x.ResourceID)
+			c.group.owners.Delete(x.ResourceID)
 		}
 		c.mu.Unlock()
 	case *protocol.ProviderAvailablePacket:

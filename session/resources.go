@@ -29,25 +29,20 @@ type resource struct {
 	service string
 }
 
-// owners maps every live local resource id of the process to its session,
-// so that a call naming another session's resource is told
-// E_RESOURCE_ACCESS_DENIED rather than E_RESOURCE_NOT_FOUND, as JS does.
-var owners sync.Map // string -> *Conn
-
 // Register makes t a resource of this session and returns its id. The peer
 // may call it until it sends RELEASE or the session ends.
 func (c *Conn) Register(t Target) (string, error) { return c.RegisterFor(t, "") }
 
 // RegisterFor is Register for a resource made by a call to service.
 func (c *Conn) RegisterFor(t Target, service string) (string, error) {
-	id := nextResourceID()
+	id := c.group.resourceID()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return "", c.closedErr()
 	}
 	c.local[id] = resource{target: t, service: service}
-	owners.Store(id, c)
+	c.group.owners.Store(id, c)
 	return id, nil
 }
 

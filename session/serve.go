@@ -32,7 +32,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		res, ok := c.local[t.ResourceID]
 		c.mu.Unlock()
 		if !ok {
-			if owner, found := owners.Load(t.ResourceID); found && owner != c {
+			if owner, found := c.group.owners.Load(t.ResourceID); found && owner != c {
 				c.replyErr(id, coreError(errcode.ResourceAccessDenied, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" belongs to another connection"))
 				return nil
 			}
@@ -76,7 +76,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.
 		c.workers.Add(1)
 		c.handlers.Add(1)
 		go c.worker(tk)
-		watch.activity() // the watchdog reaps idle workers
+		c.group.activity() // the watchdog reaps idle workers
 		return nil
 	}
 	// MaxInFlight calls are running: wait for a worker (the reader stops

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
-	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
@@ -108,7 +107,6 @@ func call(ctx context.Context, c *Conn, method string, args ...any) (any, error)
 }
 
 func TestEchoAndErrors(t *testing.T) {
-	leakcheck.Check(t)
 	c, _ := pair(t)
 	ctx := context.Background()
 	v, err := call(ctx, c, "echo", protocol.NewMap("k", 1.0))
@@ -130,7 +128,6 @@ func TestEchoAndErrors(t *testing.T) {
 }
 
 func TestCallbacksConcurrent(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	var mu sync.Mutex
 	seen := map[int]bool{}
@@ -155,7 +152,6 @@ func TestCallbacksConcurrent(t *testing.T) {
 }
 
 func TestCancelReturnsPromptly(t *testing.T) {
-	leakcheck.Check(t)
 	c, _ := pair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -170,7 +166,6 @@ func TestCancelReturnsPromptly(t *testing.T) {
 }
 
 func TestPeerCloseFailsPending(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	done := make(chan error, 1)
 	go func() {
@@ -193,7 +188,6 @@ func TestPeerCloseFailsPending(t *testing.T) {
 }
 
 func TestReleaseDropsResource(t *testing.T) {
-	leakcheck.Check(t)
 	c, s := pair(t)
 	id, err := c.Register(Func(func(ctx context.Context, args []any) (any, error) { return "x", nil }))
 	if err != nil {

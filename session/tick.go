@@ -9,16 +9,12 @@ import "time"
 // unavailable, it is a time.Ticker.
 type ticker interface {
 	wait() // blocks until the next tick
-	reset(d time.Duration)
-	stop() // no ticks until reset
 	close()
 }
 
 type timeTicker struct{ t *time.Ticker }
 
-func (t timeTicker) wait()                 { <-t.t.C }
-func (t timeTicker) reset(d time.Duration) { t.t.Reset(d) }
-func (t timeTicker) stop()                 { t.t.Stop() }
-func (t timeTicker) close()                { t.t.Stop() }
+func (t timeTicker) wait()  { <-t.t.C }
+func (t timeTicker) close() { t.t.Stop() }
 
 func newTimeTicker(d time.Duration) ticker { return timeTicker{time.NewTicker(d)} }

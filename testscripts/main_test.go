@@ -20,15 +20,23 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nexus-interop/nexus-go/internal/cli"
+	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 )
 
+// TestMain registers the commands the scripts run in subprocesses, and
+// fails the run when a goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"nxc":      nxc,
-		"nxd":      nxd,
+	testscript.Main(leakChecked{m}, map[string]func(){
+		"nxc":      func() { os.Exit(nxcMain(os.Args[1:], os.Stdout, os.Stderr)) },
+		"nxd":      func() { os.Exit(nxdMain(os.Args[1:], os.Stdout, os.Stderr)) },
 		"nexusctl": func() { os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
+
+// leakChecked runs the tests of m, then the leak check.
+type leakChecked struct{ m *testing.M }
+
+func (l leakChecked) Run() int { return leakcheck.Run(l.m.Run) }
 
 func fixturesDir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)

@@ -26,9 +26,6 @@ import (
 //
 // Exit codes: 0 ok, 1 remote error (code and message on stderr), 2 dial,
 // address or connection error, 64 bad usage.
-func nxc() {
-	os.Exit(nxcMain(os.Args[1:], os.Stdout, os.Stderr))
-}
 
 func nxcMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nxc", flag.ContinueOnError)

@@ -25,7 +25,6 @@ import (
 //
 // It prints "READY <socket path>" once listening and stops on SIGINT or
 // SIGTERM (removing the socket file).
-func nxd() { os.Exit(nxdMain(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func nxdMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nxd", flag.ContinueOnError)
