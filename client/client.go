@@ -21,8 +21,8 @@ import (
 // the context has no deadline; core 1.2.0 uses 30 s.
 const DefaultHandshakeTimeout = 30 * time.Second
 
-// Target names a daemon as node-ipc does: an appId and an instance.
-type Target struct {
+// Address names a daemon as node-ipc does: an appId and an instance.
+type Address struct {
 	// AppID is the daemon's appId. Required.
 	AppID string
 	// Instance is the daemon instance; "" means "default".
@@ -30,9 +30,9 @@ type Target struct {
 }
 
 // String formats the target as "app/instance".
-func (t Target) String() string { return t.AppID + "/" + t.instance() }
+func (t Address) String() string { return t.AppID + "/" + t.instance() }
 
-func (t Target) instance() string {
+func (t Address) instance() string {
 	if t.Instance == "" {
 		return compat.DefaultInstance
 	}
@@ -43,7 +43,7 @@ func (t Target) instance() string {
 // resolveAddress. Returning "" means the target cannot be resolved
 // (E_IPC_ADDRESS_INVALID). The path is then validated and normalized as JS
 // does.
-type Resolver func(Target) (string, error)
+type Resolver func(Address) (string, error)
 
 // Options configures Dial. A nil *Options uses the defaults.
 type Options struct {
@@ -78,7 +78,7 @@ type Options struct {
 // ResolvePath returns the socket path Dial would use for target: the
 // explicit SocketPath, the custom resolver's answer, or the JS default
 // path, each validated as node-ipc validates it.
-func ResolvePath(target Target, opts *Options) (string, error) {
+func ResolvePath(target Address, opts *Options) (string, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -105,27 +105,16 @@ func ResolvePath(target Target, opts *Options) (string, error) {
 	return compat.DefaultSocketPath(target.AppID, target.instance(), env)
 }
 
-// Facts are what this side observed about the connection (node-ipc's
-// connection.observed).
-type Facts struct {
-	// Socket is the socket path.
-	Socket string
-	// Authenticated is true when pre-auth succeeded.
-	Authenticated bool
-	// AuthMethod is "shared-secret" or "none".
-	AuthMethod string
-}
-
 // Client is one session with a daemon. It multiplexes any number of
 // concurrent calls over one connection and is safe for concurrent use.
 // Like a JS proxy it is bound to its session: after a disconnect every
 // call, service and reference fails with E_CONN_CLOSED; Dial again for a
 // new session.
 type Client struct {
-	target Target
-	conn   *session.Conn
-	peer   *session.Peer
-	facts  Facts
+	target   Address
+	conn     *session.Conn
+	peer     *session.Peer
+	observed session.Observed
 
 	mu        sync.Mutex
 	providers []string
@@ -143,7 +132,7 @@ type Client struct {
 // (errors.Is E_HANDSHAKE_REJECTED and the daemon's code, such as
 // E_AUTH_CONNECT_DENIED) when the daemon refuses the session, and
 // E_CALL_TIMEOUT when ctx or the handshake timeout ends first.
-func Dial(ctx context.Context, target Target, opts *Options) (*Client, error) {
+func Dial(ctx context.Context, target Address, opts *Options) (*Client, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -183,12 +172,12 @@ func (d dialCause) Error() string {
 
 func (d dialCause) Unwrap() error { return d.err }
 
-func handshake(ctx context.Context, nc net.Conn, target Target, path string, opts *Options) (*Client, error) {
+func handshake(ctx context.Context, nc net.Conn, target Address, path string, opts *Options) (*Client, error) {
 	// The context ends the setup by closing the socket under it.
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 
-	facts := Facts{Socket: path, AuthMethod: "none"}
+	observed := session.Observe(nc, path)
 	br := bufio.NewReaderSize(nc, 4096)
 	if opts.Token != "" {
 		timeout := opts.AuthTimeout
@@ -220,7 +209,7 @@ func handshake(ctx context.Context, nc net.Conn, target Target, path string, opt
 		if err := protocol.ParseAuthOK(line); err != nil {
 			return nil, err
 		}
-		facts.Authenticated, facts.AuthMethod = true, "shared-secret"
+		observed.Authenticated, observed.AuthMethod = true, "shared-secret"
 	}
 
 	hsTimeout := opts.HandshakeTimeout
@@ -256,7 +245,7 @@ func handshake(ctx context.Context, nc net.Conn, target Target, path string, opt
 		return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
-	c := &Client{target: target, peer: peer, facts: facts, providers: slices.Clone(peer.Providers), changed: make(chan struct{})}
+	c := &Client{target: target, peer: peer, observed: observed, providers: slices.Clone(peer.Providers), changed: make(chan struct{})}
 	c.conn = session.New(nc, fr, session.Config{
 		MaxFrameSize: opts.MaxFrameSize,
 		MaxInFlight:  opts.MaxInFlight,
@@ -278,7 +267,7 @@ func (c *Client) addProviders(ps []string) {
 }
 
 // Target returns the target the client was dialed for.
-func (c *Client) Target() Target { return c.target }
+func (c *Client) Target() Address { return c.target }
 
 // Daemon returns the daemon's identity metadata from the handshake
 // ({context:"node-ipc-daemon", appId, instance, pid, ...}).
@@ -316,8 +305,9 @@ func (c *Client) WaitProvider(ctx context.Context, token string) error {
 	}
 }
 
-// Facts returns what this side observed about the connection.
-func (c *Client) Facts() Facts { return c.facts }
+// Observed returns what this side observed about the connection: the
+// socket, whether pre-auth succeeded, and the daemon's credentials.
+func (c *Client) Observed() session.Observed { return c.observed }
 
 // Session returns the underlying session.
 func (c *Client) Session() *session.Conn { return c.conn }

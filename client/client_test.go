@@ -111,7 +111,7 @@ func TestDialCallClose(t *testing.T) {
 
 	path := serve(t, "", nil)
 	ctx := context.Background()
-	c, err := client.Dial(ctx, client.Target{AppID: "ignored"}, &client.Options{SocketPath: path, AppID: "test"})
+	c, err := client.Dial(ctx, client.Address{AppID: "ignored"}, &client.Options{SocketPath: path, AppID: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestDialCallClose(t *testing.T) {
 
 func TestDialErrors(t *testing.T) {
 	ctx := context.Background()
-	_, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: "/tmp/nexus-go-no-such.sock"})
+	_, err := client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: "/tmp/nexus-go-no-such.sock"})
 	var oserr *net.OpError
 	if !errors.Is(err, errcode.IPCConnectFailed) || !errors.As(err, &oserr) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("connect failed: %v", err)
@@ -162,29 +162,30 @@ func TestDialErrors(t *testing.T) {
 	if want := "E_IPC_CONNECT_FAILED: Could not connect to Unix socket /tmp/nexus-go-no-such.sock: no such file or directory"; err.Error() != want {
 		t.Fatalf("connect failed:\n got %s\nwant %s", err, want)
 	}
-	if _, err := client.Dial(ctx, client.Target{AppID: ""}, nil); !errors.Is(err, errcode.IPCAddressInvalid) {
+	if _, err := client.Dial(ctx, client.Address{AppID: ""}, nil); !errors.Is(err, errcode.IPCAddressInvalid) {
 		t.Fatalf("empty appId: %v", err)
 	}
-	_, err = client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{Resolve: func(client.Target) (string, error) { return "", nil }})
+	_, err = client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{Resolve: func(client.Address) (string, error) { return "", nil }})
 	if !errors.Is(err, errcode.IPCAddressInvalid) {
 		t.Fatalf("unresolved: %v", err)
 	}
 
 	path := serve(t, "tok", nil)
-	if _, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "bad"}); !errors.Is(err, errcode.IPCAuthFailed) {
+	if _, err := client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: path, Token: "bad"}); !errors.Is(err, errcode.IPCAuthFailed) {
 		t.Fatalf("wrong token: %v", err)
 	}
-	c, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "tok"})
+	c, err := client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: path, Token: "tok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := c.Facts(); !f.Authenticated || f.AuthMethod != "shared-secret" {
-		t.Fatalf("facts %+v", f)
+	// The daemon runs in this process: its credentials are ours.
+	if f := c.Observed(); !f.Authenticated || f.AuthMethod != "shared-secret" || f.Socket != path || f.PID != os.Getpid() || f.UID != os.Getuid() {
+		t.Fatalf("observed %+v", f)
 	}
 	c.Close()
 
 	path = serve(t, "", &protocol.RemoteError{Code: "E_AUTH_CONNECT_DENIED", Name: "LogicalConnectionAuthDeniedError", Message: "no"})
-	_, err = client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: path})
+	_, err = client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: path})
 	var he *session.HandshakeError
 	if !errors.As(err, &he) || !he.Remote || !errors.Is(err, errcode.AuthConnectDenied) || !errors.Is(err, errcode.HandshakeRejected) {
 		t.Fatalf("reject: %v", err)
@@ -211,19 +212,19 @@ func TestMalformedAuthReply(t *testing.T) {
 		nc.Write([]byte("{\"type\":\"nope\"}\n"))
 		time.Sleep(100 * time.Millisecond)
 	}()
-	_, err = client.Dial(context.Background(), client.Target{AppID: "x"}, &client.Options{SocketPath: path, Token: "t"})
+	_, err = client.Dial(context.Background(), client.Address{AppID: "x"}, &client.Options{SocketPath: path, Token: "t"})
 	if !errors.Is(err, errcode.IPCProtocolError) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestPoolAndMatchers(t *testing.T) {
-	paths := map[client.Target]string{
+	paths := map[client.Address]string{
 		{AppID: "a", Instance: "one"}: serveAs(t, "a", "one", "", nil),
 		{AppID: "a", Instance: "two"}: serveAs(t, "a", "two", "", nil),
 	}
-	resolve := func(tg client.Target) (string, error) { return paths[tg], nil }
-	def := client.Target{AppID: "a", Instance: "one"}
+	resolve := func(tg client.Address) (string, error) { return paths[tg], nil }
+	def := client.Address{AppID: "a", Instance: "one"}
 	pool := client.NewPool(&client.Options{Resolve: resolve}, &def)
 	defer pool.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -239,14 +240,14 @@ func TestPoolAndMatchers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c1, _ := pool.Client(ctx, def)
-	c1again, _ := pool.Client(ctx, client.Target{AppID: "a", Instance: "one"})
+	c1again, _ := pool.Client(ctx, client.Address{AppID: "a", Instance: "one"})
 	if c1 != c1again {
 		t.Fatal("the pool did not reuse the session")
 	}
 	if _, err := svc.Call(ctx, "echo", 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Client(ctx, client.Target{AppID: "a", Instance: "two"}); err != nil {
+	if _, err := pool.Client(ctx, client.Address{AppID: "a", Instance: "two"}); err != nil {
 		t.Fatal(err)
 	}
 	sel, err := pool.Select(ctx, "svc", client.MatchAll(client.MatchDaemon("a"), client.MatchInstance("two")))

@@ -3,7 +3,7 @@
 // runs the optional shared-secret pre-auth and the core 1.x handshake, and
 // calls the daemon's services.
 //
-//	c, err := client.Dial(ctx, client.Target{AppID: "example-app"}, &client.Options{AppID: "my-cli"})
+//	c, err := client.Dial(ctx, client.Address{AppID: "example-app"}, &client.Options{AppID: "my-cli"})
 //	...
 //	defer c.Close()
 //	res, err := c.Service("echo-service").Call(ctx, "echo", "hi")

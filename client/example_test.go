@@ -71,8 +71,8 @@ func ExampleDial() {
 
 	ctx := context.Background()
 	// With a Node daemon started as usingNodeIpcDaemon({appId: "example-app"}),
-	// client.Target{AppID: "example-app"} alone finds its socket.
-	c, err := client.Dial(ctx, client.Target{AppID: "example-app"}, &client.Options{SocketPath: path, AppID: "example-cli"})
+	// client.Address{AppID: "example-app"} alone finds its socket.
+	c, err := client.Dial(ctx, client.Address{AppID: "example-app"}, &client.Options{SocketPath: path, AppID: "example-cli"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -100,12 +100,12 @@ func ExampleDial() {
 
 func ExampleResolvePath() {
 	env := compat.Env{XDGRuntimeDir: "/run/user/1000"}
-	p, _ := client.ResolvePath(client.Target{AppID: "example-app"}, &client.Options{Env: &env})
+	p, _ := client.ResolvePath(client.Address{AppID: "example-app"}, &client.Options{Env: &env})
 	fmt.Println(p)
 	env = compat.Env{UID: 1000} // XDG_RUNTIME_DIR unset
-	p, _ = client.ResolvePath(client.Target{AppID: "example-app", Instance: "main"}, &client.Options{Env: &env})
+	p, _ = client.ResolvePath(client.Address{AppID: "example-app", Instance: "main"}, &client.Options{Env: &env})
 	fmt.Println(p)
-	_, err := client.ResolvePath(client.Target{AppID: "../etc"}, nil)
+	_, err := client.ResolvePath(client.Address{AppID: "../etc"}, nil)
 	fmt.Println(err)
 	// Output:
 	// /run/user/1000/nexus/example-app/default.sock

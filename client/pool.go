@@ -85,17 +85,17 @@ func MatchAny(ms ...Matcher) Matcher {
 // sessions already open. It is safe for concurrent use.
 type Pool struct {
 	opts          Options
-	defaultTarget *Target
+	defaultTarget *Address
 
 	mu      sync.Mutex
-	clients map[Target]*Client
+	clients map[Address]*Client
 	closed  bool
 }
 
 // NewPool returns a pool whose sessions use opts (nil for defaults) and
 // whose Service method uses defaultTarget (nil for none).
-func NewPool(opts *Options, defaultTarget *Target) *Pool {
-	p := &Pool{clients: map[Target]*Client{}}
+func NewPool(opts *Options, defaultTarget *Address) *Pool {
+	p := &Pool{clients: map[Address]*Client{}}
 	if opts != nil {
 		p.opts = *opts
 	}
@@ -106,14 +106,14 @@ func NewPool(opts *Options, defaultTarget *Target) *Pool {
 	return p
 }
 
-func normTarget(t Target) Target {
+func normTarget(t Address) Address {
 	t.Instance = t.instance()
 	return t
 }
 
 // Client returns the live session for target, dialing a new one when there
 // is none or the old one has ended.
-func (p *Pool) Client(ctx context.Context, target Target) (*Client, error) {
+func (p *Pool) Client(ctx context.Context, target Address) (*Client, error) {
 	key := normTarget(target)
 	p.mu.Lock()
 	if p.closed {
@@ -206,7 +206,7 @@ func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	cs := p.clients
-	p.clients = map[Target]*Client{}
+	p.clients = map[Address]*Client{}
 	p.mu.Unlock()
 	for _, c := range cs {
 		c.Close()

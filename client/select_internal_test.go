@@ -35,7 +35,7 @@ func TestSelectSeesProviderArrivingBeforeItWaits(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	target := Target{AppID: "sel"}
+	target := Address{AppID: "sel"}
 	pool := NewPool(&Options{SocketPath: d.Path()}, &target)
 	defer pool.Close()
 	c, err := pool.Client(ctx, target)

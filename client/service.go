@@ -29,11 +29,11 @@ type Service struct {
 // Token returns the service token id.
 func (s *Service) Token() string { return s.token }
 
-func (s *Service) target(path []string) protocol.Target {
+func (s *Service) target(path []string) protocol.Callee {
 	p := make([]string, 1+len(path))
 	p[0] = s.token
 	copy(p[1:], path)
-	return protocol.Target{Path: p}
+	return protocol.Callee{Path: p}
 }
 
 // Call calls the method at a dotted path ("echo", "store.items.add") with
@@ -42,7 +42,7 @@ func (s *Service) target(path []string) protocol.Target {
 // it releases them or the session ends.
 func (s *Service) Call(ctx context.Context, method string, args ...any) (Result, error) {
 	if !strings.Contains(method, ".") && method != "" {
-		raw, err := s.c.conn.Apply(ctx, protocol.Target{Path: []string{s.token, method}}, args)
+		raw, err := s.c.conn.Apply(ctx, protocol.Callee{Path: []string{s.token, method}}, args)
 		return s.c.result(raw, err)
 	}
 	return s.CallPath(ctx, SplitPath(method), args...)

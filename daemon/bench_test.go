@@ -27,7 +27,7 @@ func benchPair(b *testing.B) *client.Service {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { d.Close() })
-	c, err := client.Dial(context.Background(), client.Target{AppID: "bench"}, &client.Options{SocketPath: d.Path()})
+	c, err := client.Dial(context.Background(), client.Address{AppID: "bench"}, &client.Options{SocketPath: d.Path()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -79,25 +77,10 @@ type Policy struct {
 	CanCall func(c *Conn, service string, path []string, op session.Op) bool
 }
 
-// Facts are what the daemon observed about a connection: node-ipc's
-// connection.observed, plus the peer credentials the kernel reports
-// (SO_PEERCRED), which the JS daemon leaves out.
-type Facts struct {
-	// Socket is the socket path.
-	Socket string
-	// Authenticated is true when pre-auth succeeded.
-	Authenticated bool
-	// AuthMethod is "shared-secret" or "none".
-	AuthMethod string
-	// PID, UID and GID are the peer's credentials at connect time; -1 when
-	// the platform does not report them.
-	PID, UID, GID int
-}
-
 // Conn is one client connection as the daemon sees it.
 type Conn struct {
 	d        *Daemon
-	facts    Facts
+	observed session.Observed
 	peer     *session.Peer
 	mu       sync.Mutex
 	identity *protocol.Object
@@ -112,8 +95,9 @@ func (c *Conn) Identity() *protocol.Object {
 	return c.identity
 }
 
-// Facts returns what the daemon observed about the connection.
-func (c *Conn) Facts() Facts { return c.facts }
+// Observed returns what the daemon observed about the connection: its
+// socket, whether pre-auth succeeded, and the client's credentials.
+func (c *Conn) Observed() session.Observed { return c.observed }
 
 // Session returns the underlying session, nil before the handshake ends.
 func (c *Conn) Session() *session.Conn {
@@ -248,21 +232,6 @@ func (d *Daemon) acceptLoop(ln *net.UnixListener) {
 	}
 }
 
-func peerCred(nc *net.UnixConn) (pid, uid, gid int) {
-	pid, uid, gid = -1, -1, -1
-	raw, err := nc.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = raw.Control(func(fd uintptr) {
-		cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-		if err == nil {
-			pid, uid, gid = int(cred.Pid), int(cred.Uid), int(cred.Gid)
-		}
-	})
-	return
-}
-
 // setup runs pre-auth and the handshake for one connection, then hands it
 // to a session.
 func (d *Daemon) setup(nc *net.UnixConn) {
@@ -276,8 +245,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 			nc.Close()
 		}
 	}()
-	c := &Conn{d: d, facts: Facts{Socket: d.path, AuthMethod: "none"}}
-	c.facts.PID, c.facts.UID, c.facts.GID = peerCred(nc)
+	c := &Conn{d: d, observed: session.Observe(nc, d.path)}
 	br := bufio.NewReaderSize(nc, 4096)
 
 	if d.opts.Token != "" {
@@ -288,18 +256,18 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		nc.SetDeadline(time.Now().Add(timeout))
 		line, err := protocol.ReadAuthLine(br, d.opts.MaxAuthLine)
 		if err != nil {
-			d.log.Info("pre-auth failed", "pid", c.facts.PID, "err", err)
+			d.log.Info("pre-auth failed", "pid", c.observed.PID, "err", err)
 			return
 		}
 		tok, err := protocol.ParseAuthRequest(line)
 		if err != nil || subtle.ConstantTimeCompare([]byte(tok), []byte(d.opts.Token)) != 1 {
-			d.log.Info("pre-auth refused", "pid", c.facts.PID)
+			d.log.Info("pre-auth refused", "pid", c.observed.PID)
 			return // closed silently, as JS does
 		}
 		if _, err := nc.Write([]byte(protocol.AuthOKLine)); err != nil {
 			return
 		}
-		c.facts.Authenticated, c.facts.AuthMethod = true, "shared-secret"
+		c.observed.Authenticated, c.observed.AuthMethod = true, "shared-secret"
 	}
 
 	hs := d.opts.HandshakeTimeout
@@ -323,10 +291,10 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		if c.peer == nil && errors.Is(err, io.EOF) {
 			// Closed before sending a byte: a liveness check such as
 			// `nexusctl ls` or a client that gave up, not a failure.
-			d.log.Debug("closed before the handshake", "pid", c.facts.PID)
+			d.log.Debug("closed before the handshake", "pid", c.observed.PID)
 			return
 		}
-		d.log.Info("handshake failed", "pid", c.facts.PID, "err", err)
+		d.log.Info("handshake failed", "pid", c.observed.PID, "err", err)
 		return
 	}
 	nc.SetDeadline(time.Time{})
@@ -360,7 +328,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	if len(late) > 0 {
 		_ = sess.Notify(&protocol.ProviderAvailablePacket{Providers: late})
 	}
-	d.log.Info("client connected", "appId", protocol.Get(c.identity, "appId"), "pid", c.facts.PID, "uid", c.facts.UID, "authenticated", c.facts.Authenticated)
+	d.log.Info("client connected", "appId", protocol.Get(c.identity, "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -369,7 +337,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		d.mu.Lock()
 		delete(d.conns, c)
 		d.mu.Unlock()
-		d.log.Info("client disconnected", "appId", protocol.Get(c.identity, "appId"), "pid", c.facts.PID)
+		d.log.Info("client disconnected", "appId", protocol.Get(c.identity, "appId"), "pid", c.observed.PID)
 	}()
 }
 
@@ -387,7 +355,7 @@ func (d *Daemon) authorize(c *Conn, call *session.Call) error {
 		return nil
 	}
 	if !safeBool(func() bool { return d.opts.Policy.CanCall(c, call.Service, call.Path, call.Op) }) {
-		d.log.Info("call refused by policy", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.facts.PID, "service", call.Service, "path", call.Path, "op", call.Op.String())
+		d.log.Info("call refused by policy", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "service", call.Service, "path", call.Path, "op", call.Op.String())
 		ctx := protocol.NewObject("serviceName", call.Service, "path", call.Path, "operation", call.Op.String())
 		return &protocol.RemoteError{Name: "MessageResourceError", Code: string(errcode.AuthCallDenied), Message: "call denied by the daemon's policy", Context: ctx}
 	}
@@ -420,7 +388,7 @@ func (d *Daemon) identityUpdate(c *Conn, updates protocol.Raw) error {
 	c.identity = next
 	c.mu.Unlock()
 	if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
-		d.log.Info("identity update refused by policy", "pid", c.facts.PID)
+		d.log.Info("identity update refused by policy", "pid", c.observed.PID)
 		return errcode.New(errcode.AuthConnectDenied, "identity update denied by the daemon's policy")
 	}
 	return nil

@@ -84,7 +84,7 @@ func dial(t *testing.T, d *daemon.Daemon, opts *client.Options) *client.Client {
 		opts = &client.Options{}
 	}
 	opts.SocketPath = d.Path()
-	c, err := client.Dial(context.Background(), client.Target{AppID: "test"}, opts)
+	c, err := client.Dial(context.Background(), client.Address{AppID: "test"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func second(_ client.Result, err error) error { return err }
 // A resource of one connection is E_RESOURCE_ACCESS_DENIED on another.
 func TestResourceAccessDenied(t *testing.T) {
 	d := start(t, daemon.Options{})
-	d.Provide("refs", map[string]any{"make": func() session.Target { return daemon.Ref(&calc{}) }})
+	d.Provide("refs", map[string]any{"make": func() session.Invoker { return daemon.Ref(&calc{}) }})
 	a := dial(t, d, nil)
 	b := dial(t, d, nil)
 	ctx := context.Background()
@@ -202,11 +202,11 @@ func TestResourceAccessDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := b.Session().Request(ctx, session.OpApply, protocol.Target{ResourceID: ref.ID(), Path: []string{"add"}}, []any{1, 2})
+	raw, err := b.Session().Request(ctx, session.OpApply, protocol.Callee{ResourceID: ref.ID(), Path: []string{"add"}}, []any{1, 2})
 	if !errors.Is(err, errcode.ResourceAccessDenied) {
 		t.Fatalf("got %s %v", raw, err)
 	}
-	if _, err := b.Session().Request(ctx, session.OpApply, protocol.Target{ResourceID: "res-999999", Path: []string{}}, []any{}); !errors.Is(err, errcode.ResourceNotFound) {
+	if _, err := b.Session().Request(ctx, session.OpApply, protocol.Callee{ResourceID: "res-999999", Path: []string{}}, []any{}); !errors.Is(err, errcode.ResourceNotFound) {
 		t.Fatalf("unknown resource: %v", err)
 	}
 }
@@ -215,7 +215,7 @@ func TestLateProviderAndPolicy(t *testing.T) {
 	var seen sync.Map
 	d := start(t, daemon.Options{Policy: daemon.Policy{
 		CanConnect: func(c *daemon.Conn) bool {
-			seen.Store("facts", c.Facts())
+			seen.Store("facts", c.Observed())
 			return protocol.Get(c.Identity(), "appId") != "blocked"
 		},
 		CanCall: func(c *daemon.Conn, service string, path []string, op session.Op) bool {
@@ -235,10 +235,10 @@ func TestLateProviderAndPolicy(t *testing.T) {
 		t.Fatalf("canCall: %v", err)
 	}
 	f, _ := seen.Load("facts")
-	if facts := f.(daemon.Facts); facts.PID != os.Getpid() || facts.UID != os.Getuid() {
+	if facts := f.(session.Observed); facts.PID != os.Getpid() || facts.UID != os.Getuid() {
 		t.Fatalf("peer credentials %+v", facts)
 	}
-	_, err := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: d.Path(), AppID: "blocked"})
+	_, err := client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: d.Path(), AppID: "blocked"})
 	if !errors.Is(err, errcode.AuthConnectDenied) {
 		t.Fatalf("canConnect: %v", err)
 	}
@@ -384,7 +384,7 @@ func TestManyConnections(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := client.Dial(ctx, client.Target{AppID: "test"}, &client.Options{SocketPath: d.Path()})
+			c, err := client.Dial(ctx, client.Address{AppID: "test"}, &client.Options{SocketPath: d.Path()})
 			if err != nil {
 				errs <- err
 				return

@@ -13,7 +13,7 @@
 // and @nexus-js/core 1.2.0, so a Node client started with only the appId
 // finds and uses a Go daemon. Beyond JS, the daemon compares tokens in
 // constant time, reports the peer's pid, uid and gid (SO_PEERCRED) in
-// Conn.Facts, removes its socket file on Close, and can drain calls in
+// Conn.Observed, removes its socket file on Close, and can drain calls in
 // flight with Shutdown.
 //
 // Services are ordinary Go values (see Provide): methods with a

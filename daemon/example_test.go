@@ -60,7 +60,7 @@ func Example() {
 
 	// Any node-ipc client can call it; here the Go one.
 	ctx := context.Background()
-	c, _ := client.Dial(ctx, client.Target{AppID: "example-app"}, &client.Options{SocketPath: sock})
+	c, _ := client.Dial(ctx, client.Address{AppID: "example-app"}, &client.Options{SocketPath: sock})
 	defer c.Close()
 	g := c.Service("greeter")
 	res, _ := g.Call(ctx, "hello", "Ada")
@@ -84,7 +84,7 @@ func ExampleRef() {
 	d.Provide("counters", map[string]any{
 		// The explicit form: a map of JS names. A returned Ref travels by
 		// reference, like nexus.ref in JS.
-		"make": func(start int) session.Target { return daemon.Ref(&counter{Value: start}) },
+		"make": func(start int) session.Invoker { return daemon.Ref(&counter{Value: start}) },
 	})
 	if err := d.Listen(); err != nil {
 		fmt.Println(err)
@@ -92,7 +92,7 @@ func ExampleRef() {
 	}
 	defer d.Close()
 	ctx := context.Background()
-	c, _ := client.Dial(ctx, client.Target{AppID: "x"}, &client.Options{SocketPath: d.Path()})
+	c, _ := client.Dial(ctx, client.Address{AppID: "x"}, &client.Options{SocketPath: d.Path()})
 	defer c.Close()
 	res, _ := c.Service("counters").Call(ctx, "make", 41)
 	ref, _ := res.Ref()
@@ -144,7 +144,7 @@ func ExampleDaemon_Serve() {
 // dialRetry dials until the daemon accepts.
 func dialRetry(ctx context.Context, sock string) (*client.Client, error) {
 	for {
-		c, err := client.Dial(ctx, client.Target{AppID: "example-app"}, &client.Options{SocketPath: sock})
+		c, err := client.Dial(ctx, client.Address{AppID: "example-app"}, &client.Options{SocketPath: sock})
 		if err == nil || ctx.Err() != nil {
 			return c, err
 		}

@@ -44,7 +44,7 @@ func TestOneShapePerStruct(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, client.Target{AppID: "test"}, &client.Options{SocketPath: d.Path()})
+	c, err := client.Dial(ctx, client.Address{AppID: "test"}, &client.Options{SocketPath: d.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}

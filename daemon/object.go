@@ -67,7 +67,7 @@ func (o *object) NexusResource() {}
 // JS: the client gets "\u0003R:res-N" and calls, reads and writes v's
 // members remotely, with the same rules as a service. Functions need no
 // wrapping: they are always passed by reference.
-func Ref(v any) session.Target {
+func Ref(v any) session.Invoker {
 	return &object{root: reflect.ValueOf(v), mu: new(sync.Mutex)}
 }
 
@@ -137,7 +137,7 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 		}
 		if !ok || fn.Kind() != reflect.Func || fn.IsNil() {
 			if ok {
-				if t, isTarget := fn.Interface().(session.Target); isTarget {
+				if t, isTarget := fn.Interface().(session.Invoker); isTarget {
 					sub := *call
 					sub.Path = nil
 					return t.Invoke(ctx, &sub)

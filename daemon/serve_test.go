@@ -41,7 +41,7 @@ func serve(ctx context.Context, d *daemon.Daemon) <-chan error {
 func dialWhenUp(t *testing.T, ctx context.Context, sock string) *client.Client {
 	t.Helper()
 	for {
-		c, err := client.Dial(ctx, client.Target{AppID: "test"}, &client.Options{SocketPath: sock})
+		c, err := client.Dial(ctx, client.Address{AppID: "test"}, &client.Options{SocketPath: sock})
 		if err == nil {
 			t.Cleanup(func() { c.Close() })
 			return c

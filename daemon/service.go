@@ -14,7 +14,7 @@ import (
 
 type service struct {
 	token  string
-	target session.Target
+	target session.Invoker
 }
 
 // Provide makes svc available under the service token id token, before or
@@ -34,13 +34,13 @@ func (d *Daemon) Provide(token string, svc any) error {
 	if token == "" {
 		return errcode.New(errcode.UsageInvalid, "a service token id must not be empty")
 	}
-	var t session.Target
+	var t session.Invoker
 	switch x := svc.(type) {
 	case nil:
 		return errcode.New(errcode.UsageInvalid, "nil service")
 	case *object:
 		t = x
-	case session.Target:
+	case session.Invoker:
 		t = x
 	default:
 		t = &object{root: reflect.ValueOf(svc), service: token, mu: new(sync.Mutex)}

@@ -20,7 +20,7 @@ func oursApply(b *testing.B, buf []byte) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := ApplyPacket{ID: NumID(12345), Target: Target{Path: []string{"echo-service", "echo"}}, Args: args}
+	p := ApplyPacket{ID: NumID(12345), Callee: Callee{Path: []string{"echo-service", "echo"}}, Args: args}
 	out, err := AppendPacket(buf[len(args):len(args)], &p)
 	if err != nil {
 		b.Fatal(err)

@@ -19,12 +19,12 @@ func AppendPacket(dst []byte, p Packet) ([]byte, error) {
 	var err error
 	switch x := p.(type) {
 	case *GetPacket:
-		dst = x.Target.append(dst)
+		dst = x.Callee.append(dst)
 	case *SetPacket:
-		dst = x.Target.append(dst)
+		dst = x.Callee.append(dst)
 		dst = appendRaw(dst, x.Value)
 	case *ApplyPacket:
-		dst = x.Target.append(dst)
+		dst = x.Callee.append(dst)
 		dst = appendRaw(dst, x.Args)
 	case *ResPacket:
 		dst = appendRaw(dst, x.Result)
@@ -89,7 +89,7 @@ func AppendPacket(dst []byte, p Packet) ([]byte, error) {
 // MarshalPacket is AppendPacket into a new slice.
 func MarshalPacket(p Packet) ([]byte, error) { return AppendPacket(nil, p) }
 
-func (t *Target) append(dst []byte) []byte {
+func (t *Callee) append(dst []byte) []byte {
 	dst = appendNullString(append(dst, ','), t.ResourceID)
 	dst = appendStrings(append(dst, ','), t.Path)
 	if t.Long {
@@ -225,7 +225,7 @@ func (s *scanner) packet() (Packet, error) {
 	}
 	switch t {
 	case TypeGet, TypeSet, TypeApply:
-		var tg Target
+		var tg Callee
 		if tg.ResourceID, err = f.nullString(2, "resourceId"); err != nil {
 			return nil, err
 		}
@@ -244,11 +244,11 @@ func (s *scanner) packet() (Packet, error) {
 		}
 		switch t {
 		case TypeGet:
-			return &GetPacket{ID: id, Target: tg}, nil
+			return &GetPacket{ID: id, Callee: tg}, nil
 		case TypeSet:
-			return &SetPacket{ID: id, Target: tg, Value: f.raw(payloadAt)}, nil
+			return &SetPacket{ID: id, Callee: tg, Value: f.raw(payloadAt)}, nil
 		default:
-			return &ApplyPacket{ID: id, Target: tg, Args: f.raw(payloadAt)}, nil
+			return &ApplyPacket{ID: id, Callee: tg, Args: f.raw(payloadAt)}, nil
 		}
 	case TypeRes:
 		return &ResPacket{ID: id, Result: f.raw(2)}, nil

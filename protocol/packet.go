@@ -100,7 +100,7 @@ type Packet interface {
 }
 
 // Call addressing shared by GET, SET and APPLY.
-type Target struct {
+type Callee struct {
 	// ResourceID is the resource the call targets; "" (null on the wire)
 	// for a service call, whose Path then starts with the service token id.
 	ResourceID string
@@ -118,7 +118,7 @@ type Target struct {
 type GetPacket struct {
 	// ID is the message id.
 	ID ID
-	Target
+	Callee
 }
 
 // SetPacket writes a property: [2,id,resourceId,path,value] or
@@ -126,7 +126,7 @@ type GetPacket struct {
 type SetPacket struct {
 	// ID is the message id.
 	ID ID
-	Target
+	Callee
 	// Value is the payload-encoded value.
 	Value Raw
 }
@@ -136,7 +136,7 @@ type SetPacket struct {
 type ApplyPacket struct {
 	// ID is the message id.
 	ID ID
-	Target
+	Callee
 	// Args is the payload-encoded argument array.
 	Args Raw
 }

@@ -364,7 +364,7 @@ func messageObject(p protocol.Packet) *protocol.Object {
 			o.Set(k, s)
 		}
 	}
-	target := func(tg protocol.Target) {
+	target := func(tg protocol.Callee) {
 		nullStr("resourceId", tg.ResourceID)
 		strs("path", tg.Path)
 		if tg.Long {
@@ -373,12 +373,12 @@ func messageObject(p protocol.Packet) *protocol.Object {
 	}
 	switch x := p.(type) {
 	case *protocol.GetPacket:
-		target(x.Target)
+		target(x.Callee)
 	case *protocol.SetPacket:
-		target(x.Target)
+		target(x.Callee)
 		raw("value", x.Value)
 	case *protocol.ApplyPacket:
-		target(x.Target)
+		target(x.Callee)
 		raw("args", x.Args)
 	case *protocol.ResPacket:
 		raw("result", x.Result)

@@ -18,7 +18,7 @@ import (
 // a *protocol.RemoteError. When ctx ends first, the call is abandoned:
 // nothing is sent (the protocol has no cancel message), and resources in a
 // late reply are released.
-func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload any) (protocol.Raw, error) {
+func (c *Conn) Request(ctx context.Context, op Op, t protocol.Callee, payload any) (protocol.Raw, error) {
 	var raw protocol.Raw
 	var buf *encBuf
 	if op != OpGet {
@@ -32,7 +32,7 @@ func (c *Conn) Request(ctx context.Context, op Op, t protocol.Target, payload an
 }
 
 // Apply is Request for an APPLY with the argument list args.
-func (c *Conn) Apply(ctx context.Context, t protocol.Target, args []any) (protocol.Raw, error) {
+func (c *Conn) Apply(ctx context.Context, t protocol.Callee, args []any) (protocol.Raw, error) {
 	raw, buf, err := c.encodePooledArgs(args)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (oc *outCall) put() {
 }
 
 // request sends an encoded call and waits for its reply.
-func (c *Conn) request(ctx context.Context, op Op, t protocol.Target, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
+func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
 	oc := outCalls.Get().(*outCall)
 	c.mu.Lock()
 	if c.closed {
@@ -85,13 +85,13 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Target, raw protoc
 	pid := protocol.NumID(float64(id))
 	switch op {
 	case OpGet:
-		oc.get = protocol.GetPacket{ID: pid, Target: tg}
+		oc.get = protocol.GetPacket{ID: pid, Callee: tg}
 		p = &oc.get
 	case OpSet:
-		oc.set = protocol.SetPacket{ID: pid, Target: tg, Value: raw}
+		oc.set = protocol.SetPacket{ID: pid, Callee: tg, Value: raw}
 		p = &oc.set
 	default:
-		oc.apply = protocol.ApplyPacket{ID: pid, Target: tg, Args: raw}
+		oc.apply = protocol.ApplyPacket{ID: pid, Callee: tg, Args: raw}
 		p = &oc.apply
 	}
 	c.waiting.Add(1)

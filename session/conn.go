@@ -56,9 +56,9 @@ type Call struct {
 	Args []any
 }
 
-// Target is something the peer can call into: a service, or a local
+// Invoker is something the peer can call into: a service, or a local
 // resource such as a callback or a referenced object.
-type Target interface {
+type Invoker interface {
 	// Invoke serves one call; ctx is cancelled when the session ends. The
 	// result is encoded as a payload (functions in it become resources of
 	// this session). Calls may run concurrently, on the session's reader
@@ -71,7 +71,7 @@ type Target interface {
 // Handler serves service calls (calls with no resource id). It is the
 // daemon's service table; a client usually has none.
 type Handler interface {
-	Target
+	Invoker
 }
 
 // Config configures a session. The zero value is usable.
@@ -173,7 +173,7 @@ type Conn struct {
 // task is an incoming call waiting for a worker.
 type task struct {
 	id     protocol.ID
-	target Target
+	target Invoker
 	call   *Call
 }
 

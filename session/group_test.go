@@ -41,7 +41,7 @@ func TestCloseJoinsItsWatchdog(t *testing.T) {
 func TestGroupSharesResourceIDs(t *testing.T) {
 	noop := Func(func(context.Context, []any) (any, error) { return nil, nil })
 	callRes := func(c *Conn, id string) error {
-		_, err := c.Request(context.Background(), OpApply, protocol.Target{ResourceID: id}, []any{})
+		_, err := c.Request(context.Background(), OpApply, protocol.Callee{ResourceID: id}, []any{})
 		return err
 	}
 

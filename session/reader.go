@@ -84,11 +84,11 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		err = re
 		c.complete(x.ID, reply{err: err}, nil)
 	case *protocol.GetPacket:
-		return c.serve(x.ID, OpGet, x.Target, nil)
+		return c.serve(x.ID, OpGet, x.Callee, nil)
 	case *protocol.SetPacket:
-		return c.serve(x.ID, OpSet, x.Target, x.Value)
+		return c.serve(x.ID, OpSet, x.Callee, x.Value)
 	case *protocol.ApplyPacket:
-		return c.serve(x.ID, OpApply, x.Target, x.Args)
+		return c.serve(x.ID, OpApply, x.Callee, x.Args)
 	case *protocol.ReleasePacket:
 		c.mu.Lock()
 		if _, ok := c.local[x.ResourceID]; ok {

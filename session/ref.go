@@ -51,7 +51,7 @@ func (r *RemoteRef) request(ctx context.Context, op Op, path []string, payload a
 	if path == nil {
 		path = []string{}
 	}
-	return r.conn.Request(ctx, op, protocol.Target{ResourceID: r.id, Path: path}, payload)
+	return r.conn.Request(ctx, op, protocol.Callee{ResourceID: r.id, Path: path}, payload)
 }
 
 // Call applies the function at path below the resource (an empty path

@@ -25,16 +25,16 @@ func (c *Conn) EncodeFor(v any, service string) (protocol.Raw, error) {
 
 // resource is a local resource and the service it came from.
 type resource struct {
-	target  Target
+	target  Invoker
 	service string
 }
 
 // Register makes t a resource of this session and returns its id. The peer
 // may call it until it sends RELEASE or the session ends.
-func (c *Conn) Register(t Target) (string, error) { return c.RegisterFor(t, "") }
+func (c *Conn) Register(t Invoker) (string, error) { return c.RegisterFor(t, "") }
 
 // RegisterFor is Register for a resource made by a call to service.
-func (c *Conn) RegisterFor(t Target, service string) (string, error) {
+func (c *Conn) RegisterFor(t Invoker, service string) (string, error) {
 	id := c.group.resourceID()
 	c.mu.Lock()
 	defer c.mu.Unlock()

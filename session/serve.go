@@ -13,9 +13,9 @@ import (
 
 // serve runs an incoming call: on the reader goroutine itself (see
 // inline.go) or on a worker goroutine, bounded by MaxInFlight.
-func (c *Conn) serve(id protocol.ID, op Op, t protocol.Target, payload protocol.Raw) error {
+func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.Raw) error {
 	call := &Call{Conn: c, Op: op, ResourceID: t.ResourceID, Path: t.Path}
-	var target Target
+	var target Invoker
 	if t.ResourceID == "" {
 		if len(t.Path) == 0 {
 			c.replyErr(id, coreError(errcode.InvalidServicePath, "MessageResourceError", "service call without a service name"))
@@ -153,7 +153,7 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 
 // invokeSafely runs a target, turning a panic into an error so that user
 // code cannot crash the process through the peer.
-func invokeSafely(ctx context.Context, t Target, call *Call) (res any, err error) {
+func invokeSafely(ctx context.Context, t Invoker, call *Call) (res any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errcode.New(errcode.Unknown, "handler panicked: "+panicString(r))

@@ -99,7 +99,7 @@ func pairWith(t *testing.T, serverCfg Config) (client, server *Conn) {
 }
 
 func call(ctx context.Context, c *Conn, method string, args ...any) (any, error) {
-	raw, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", method}}, args)
+	raw, err := c.Request(ctx, OpApply, protocol.Callee{Path: []string{"svc", method}}, args)
 	if err != nil {
 		return nil, err
 	}

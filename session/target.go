@@ -33,8 +33,8 @@ var (
 
 // TargetOf returns the Target of a value that travels as a resource: a
 // Target itself, or a Go function, adapted with FuncTarget.
-func TargetOf(v any) (Target, error) {
-	if t, ok := v.(Target); ok {
+func TargetOf(v any) (Invoker, error) {
+	if t, ok := v.(Invoker); ok {
 		return t, nil
 	}
 	if reflect.TypeOf(v).Kind() == reflect.Func {
@@ -48,7 +48,7 @@ func TargetOf(v any) (Target, error) {
 // arguments are assigned to with protocol.Assign (missing arguments leave
 // zero values; a variadic last parameter takes the rest), and may return
 // nothing, a result, an error, or a result and an error.
-func FuncTarget(fn any) (Target, error) {
+func FuncTarget(fn any) (Invoker, error) {
 	v := reflect.ValueOf(fn)
 	t := v.Type()
 	if t.Kind() != reflect.Func {

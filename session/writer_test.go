@@ -43,7 +43,7 @@ func returns(t *testing.T, what string, f func() error) error {
 // write; the session still ends cleanly.
 func TestRequestReturnsAtDeadlineWhenPeerStopsReading(t *testing.T) {
 	c, _ := deafPeer(t, Config{MaxBuffered: 1 << 10, WriteStallTimeout: time.Hour})
-	target := protocol.Target{Path: []string{"svc", "echo"}}
+	target := protocol.Callee{Path: []string{"svc", "echo"}}
 	big := strings.Repeat("x", 4<<10)
 
 	// The writer: stuck in the socket write.
@@ -83,7 +83,7 @@ func TestInterruptedWriteIsFinishedWhenPeerReadsAgain(t *testing.T) {
 	defer cancel()
 	payload := strings.Repeat("y", 100<<10) // big: written from its own buffer
 	err := returns(t, "a call writing to a deaf peer", func() error {
-		_, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{payload})
+		_, err := c.Request(ctx, OpApply, protocol.Callee{Path: []string{"svc", "echo"}}, []any{payload})
 		return err
 	})
 	if !errors.Is(err, errcode.CallTimeout) {
@@ -126,7 +126,7 @@ func TestDeafPeerEndsSessionAfterStall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := returns(t, "a call writing to a deaf peer", func() error {
-		_, err := c.Request(ctx, OpApply, protocol.Target{Path: []string{"svc", "echo"}}, []any{"z"})
+		_, err := c.Request(ctx, OpApply, protocol.Callee{Path: []string{"svc", "echo"}}, []any{"z"})
 		return err
 	}); !errors.Is(err, errcode.CallTimeout) {
 		t.Fatalf("call: %v", err)

@@ -48,7 +48,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	if *tokenEnv != "" {
 		opts.Token = os.Getenv(*tokenEnv)
 	}
-	target := client.Target{AppID: *app, Instance: *instance}
+	target := client.Address{AppID: *app, Instance: *instance}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
@@ -115,7 +115,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	case "info":
 		fmt.Fprintf(stdout, "daemon %s\n", c.DaemonMetadata())
 		fmt.Fprintf(stdout, "providers %s\n", strings.Join(c.Providers(), ","))
-		f := c.Facts()
+		f := c.Observed()
 		fmt.Fprintf(stdout, "facts socket=%s authenticated=%v method=%s\n", f.Socket, f.Authenticated, f.AuthMethod)
 		return 0
 	case "call", "get", "set":
@@ -268,7 +268,7 @@ func splitSteps(args []string) [][]string {
 // restartProbe dials and calls demo.echo, waits for the session to end
 // (the script kills the daemon), checks that the old handle fails, then
 // dials again until a new daemon answers.
-func restartProbe(target client.Target, opts *client.Options, _ []string, stdout, stderr io.Writer) int {
+func restartProbe(target client.Address, opts *client.Options, _ []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, target, opts)

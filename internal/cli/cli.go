@@ -320,20 +320,20 @@ func (e *env) afterTarget() []string {
 
 // target parses TARGET (APP[/INSTANCE]) unless --socket is given, in which
 // case TARGET is not expected. It returns the remaining arguments.
-func (e *env) target() (client.Target, *client.Options, []string, error) {
+func (e *env) target() (client.Address, *client.Options, []string, error) {
 	opts, err := e.clientOptions()
 	if err != nil {
-		return client.Target{}, nil, nil, err
+		return client.Address{}, nil, nil, err
 	}
 	args := e.args
 	if opts.SocketPath != "" {
-		return client.Target{AppID: "socket"}, opts, args, nil
+		return client.Address{AppID: "socket"}, opts, args, nil
 	}
 	if len(args) == 0 {
-		return client.Target{}, nil, nil, errors.New("missing TARGET (APP[/INSTANCE]) or --socket PATH")
+		return client.Address{}, nil, nil, errors.New("missing TARGET (APP[/INSTANCE]) or --socket PATH")
 	}
 	app, inst, _ := strings.Cut(args[0], "/")
-	return client.Target{AppID: app, Instance: inst}, opts, args[1:], nil
+	return client.Address{AppID: app, Instance: inst}, opts, args[1:], nil
 }
 
 // token returns the pre-auth token named by --token-env ("" without it).
@@ -410,7 +410,7 @@ func (e *env) dial() (*conn, []string, int) {
 // connectFailed explains a failed connection to a resolved TARGET: which
 // daemon was looked for where, whether one of that name listens under the
 // other runtime root, and what to run next.
-func (e *env) connectFailed(target client.Target, opts *client.Options, err error) int {
+func (e *env) connectFailed(target client.Address, opts *client.Options, err error) int {
 	inst := target.Instance
 	if inst == "" {
 		inst = compat.DefaultInstance

@@ -139,7 +139,7 @@ func runInfo(e *env) int {
 		return code
 	}
 	defer c.close()
-	f := c.Facts()
+	f := c.Observed()
 	if e.bools["json"] {
 		v := protocol.NewObject("daemon", c.Daemon(), "providers", toAny(c.Providers()),
 			"facts", protocol.NewObject("socket", f.Socket, "authenticated", f.Authenticated, "authMethod", f.AuthMethod))
@@ -247,7 +247,7 @@ func runLs(e *env) int {
 			o := *opts
 			o.SocketPath = entries[i].path
 			ctx, cancel := context.WithTimeout(context.Background(), d)
-			c, err := client.Dial(ctx, client.Target{AppID: entries[i].app}, &o)
+			c, err := client.Dial(ctx, client.Address{AppID: entries[i].app}, &o)
 			cancel()
 			if err != nil {
 				entries[i].probeErr = err.Error()

@@ -122,7 +122,7 @@ func prettyRaw(raw protocol.Raw, plain bool) string {
 	return pretty(v)
 }
 
-func pathOf(t protocol.Target) string {
+func pathOf(t protocol.Callee) string {
 	p := strings.Join(t.Path, ".")
 	if t.ResourceID != "" {
 		if p == "" {
@@ -138,9 +138,9 @@ func describePacket(p protocol.Packet) string {
 	id := "id=" + p.MessageID().String()
 	switch x := p.(type) {
 	case *protocol.GetPacket:
-		return id + " " + pathOf(x.Target)
+		return id + " " + pathOf(x.Callee)
 	case *protocol.SetPacket:
-		return id + " " + pathOf(x.Target) + " = " + prettyRaw(x.Value, false)
+		return id + " " + pathOf(x.Callee) + " = " + prettyRaw(x.Value, false)
 	case *protocol.ApplyPacket:
 		args := "()"
 		if x.Args != nil {
@@ -151,7 +151,7 @@ func describePacket(p protocol.Packet) string {
 				args = "(" + string(x.Args) + " undecodable)"
 			}
 		}
-		return id + " " + pathOf(x.Target) + args
+		return id + " " + pathOf(x.Callee) + args
 	case *protocol.ResPacket:
 		return id + " → " + prettyRaw(x.Result, false)
 	case *protocol.ErrPacket:

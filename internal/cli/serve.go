@@ -172,7 +172,7 @@ func (t *tally) await(ctx context.Context, typ string, n int) error {
 // close) are awaited in the tally before the next step.
 func demoScript(ctx context.Context, e *env, opts *client.Options, t *tally, say func(string)) int {
 	say("client: dial nexusctl-demo through the monitor, as appId " + opts.AppID)
-	c, err := client.Dial(ctx, client.Target{AppID: "nexusctl-demo"}, opts)
+	c, err := client.Dial(ctx, client.Address{AppID: "nexusctl-demo"}, opts)
 	if err != nil {
 		return e.fail(err)
 	}

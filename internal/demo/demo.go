@@ -106,7 +106,7 @@ func (c *Counter) Increment() float64 {
 }
 
 // MakeCounter returns a reference to a counter starting at start.
-func (s *Service) MakeCounter(start float64) session.Target {
+func (s *Service) MakeCounter(start float64) session.Invoker {
 	return daemon.Ref(&Counter{Value: start})
 }
 
@@ -128,7 +128,7 @@ func (s *Service) Whoami(ctx context.Context) *protocol.Object {
 	if c == nil {
 		return nil
 	}
-	f := c.Facts()
+	f := c.Observed()
 	return protocol.NewObject("identity", c.Identity(), "facts", protocol.NewObject(
 		"socket", f.Socket, "authenticated", f.Authenticated, "authMethod", f.AuthMethod,
 		"pid", f.PID, "uid", f.UID, "gid", f.GID))

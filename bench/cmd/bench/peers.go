@@ -317,7 +317,7 @@ func nexusDaemon(path string) {
 }
 
 func nexusClient(path string) caller {
-	c, err := client.Dial(context.Background(), client.Target{AppID: "bench"}, &client.Options{SocketPath: path, AppID: "bench-client"})
+	c, err := client.Dial(context.Background(), client.Address{AppID: "bench"}, &client.Options{SocketPath: path, AppID: "bench-client"})
 	if err != nil {
 		fail(err)
 	}
@@ -337,7 +337,7 @@ func nexusClient(path string) caller {
 func idleConns(path string, n int) {
 	var cs []*client.Client
 	for i := 0; i < n; i++ {
-		c, err := client.Dial(context.Background(), client.Target{AppID: "bench"}, &client.Options{SocketPath: path})
+		c, err := client.Dial(context.Background(), client.Address{AppID: "bench"}, &client.Options{SocketPath: path})
 		if err != nil {
 			fail(err)
 		}
