@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -247,6 +248,7 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 	nc.SetDeadline(time.Time{})
 	c := &Client{target: target, peer: peer, observed: observed, providers: slices.Clone(peer.Providers), changed: make(chan struct{})}
 	c.conn = session.New(nc, fr, session.Config{
+		Bind:         bind.Resource,
 		MaxFrameSize: opts.MaxFrameSize,
 		MaxInFlight:  opts.MaxInFlight,
 		OnProviders:  c.addProviders,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
@@ -90,7 +91,7 @@ type Result struct{ v any }
 // Value returns the decoded value.
 func (r Result) Value() any { return r.v }
 
-// Decode assigns the result to dst (a pointer) with protocol.Assign's
+// Decode assigns the result to dst (a pointer) with bind.Assign's
 // rules: into user structs by their JS field names (protocol.StructFields),
 // numbers into integer types when
 // integral, and so on. A *session.RemoteRef field or *Ref receives refs.
@@ -100,7 +101,7 @@ func (r Result) Decode(dst any) error {
 		*p = ref
 		return err
 	}
-	return protocol.Assign(dst, r.v)
+	return bind.Assign(dst, r.v)
 }
 
 // Ref returns the result as a reference, when the daemon returned a

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -309,6 +310,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		BaseContext:      context.WithValue(context.Background(), connKey{}, c),
 		Handler:          &router{d: d},
 		Group:            d.group,
+		Bind:             bind.Resource,
 		MaxFrameSize:     d.opts.MaxFrameSize,
 		MaxInFlight:      d.opts.MaxInFlight,
 		Authorize:        func(call *session.Call) error { return d.authorize(c, call) },

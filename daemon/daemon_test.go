@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -190,7 +191,7 @@ func second(_ client.Result, err error) error { return err }
 // A resource of one connection is E_RESOURCE_ACCESS_DENIED on another.
 func TestResourceAccessDenied(t *testing.T) {
 	d := start(t, daemon.Options{})
-	d.Provide("refs", map[string]any{"make": func() session.Invoker { return daemon.Ref(&calc{}) }})
+	d.Provide("refs", map[string]any{"make": func() session.Invoker { return bind.Ref(&calc{}) }})
 	a := dial(t, d, nil)
 	b := dial(t, d, nil)
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/session"
@@ -84,7 +85,7 @@ func ExampleRef() {
 	d.Provide("counters", map[string]any{
 		// The explicit form: a map of JS names. A returned Ref travels by
 		// reference, like nexus.ref in JS.
-		"make": func(start int) session.Invoker { return daemon.Ref(&counter{Value: start}) },
+		"make": func(start int) session.Invoker { return bind.Ref(&counter{Value: start}) },
 	})
 	if err := d.Listen(); err != nil {
 		fmt.Println(err)

@@ -3,10 +3,9 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"reflect"
 	"slices"
-	"sync"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
@@ -21,29 +20,17 @@ type service struct {
 // after Listen. Clients that are already connected learn of it through
 // PROVIDER_AVAILABLE, as JS clients do.
 //
-// svc is usually a pointer to a struct: its methods are callable (Go Echo
-// is JS echo, see compat.JSName and Naming), taking an optional context.Context
-// (cancelled when the client disconnects) and arguments decoded into their
-// Go types, and returning nothing, a value, an error, or both; its exported
-// fields are properties clients can get and set; nested structs, maps and
-// slices are reached by longer paths. A map[string]any is the explicit
-// form: func entries are methods, other entries properties. A
-// session.Target is used as is. Providing a token twice replaces the
-// service for new calls.
+// svc is adapted by bind.Object: usually a pointer to a struct whose
+// methods clients call and whose exported fields they get and set (see
+// docs/PROTOCOL.md, "Go names in JS"); a session.Invoker is used as is.
+// Providing a token twice replaces the service for new calls.
 func (d *Daemon) Provide(token string, svc any) error {
 	if token == "" {
 		return errcode.New(errcode.UsageInvalid, "a service token id must not be empty")
 	}
-	var t session.Invoker
-	switch x := svc.(type) {
-	case nil:
-		return errcode.New(errcode.UsageInvalid, "nil service")
-	case *object:
-		t = x
-	case session.Invoker:
-		t = x
-	default:
-		t = &object{root: reflect.ValueOf(svc), service: token, mu: new(sync.Mutex)}
+	t, err := bind.Object(svc)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	_, existed := d.services[token]
@@ -78,7 +65,7 @@ func (r *router) Invoke(ctx context.Context, call *session.Call) (any, error) {
 	svc := r.d.services[call.Service]
 	r.d.mu.Unlock()
 	if svc == nil {
-		return nil, resourceError(errcode.ResourceNotFound, "no service "+call.Service, call)
+		return nil, call.ResourceError(errcode.ResourceNotFound, "no service "+call.Service)
 	}
 	if r.d.log.Enabled(ctx, slog.LevelDebug) {
 		r.d.log.Debug("call", "service", call.Service, "path", call.Path, "op", call.Op.String())

@@ -109,6 +109,11 @@ type Config struct {
 	// block) with the raw updates of an IDENTITY_UPDATE. Returning an error
 	// closes the session.
 	OnIdentityUpdate func(updates protocol.Raw) error
+	// Bind turns a value met in an outgoing payload that travels by
+	// reference (a Go function, or a protocol.Resource that is not an
+	// Invoker) into the Invoker the peer will call: bind.Resource does it
+	// for any Go value. Nil accepts Invokers only.
+	Bind func(v any) (Invoker, error)
 	// Group is the group of sessions this one belongs to (see Group); nil
 	// makes the session a group of its own, which Close joins.
 	Group *Group

@@ -48,3 +48,19 @@ func ToRemoteError(err error) *protocol.RemoteError {
 func coreError(code errcode.Code, name, msg string) error {
 	return &protocol.RemoteError{Name: name, Code: string(code), Message: msg}
 }
+
+// ResourceError is an error about the callee of call in the shape core
+// 1.2.0 gives it (name MessageResourceError, context {resourceId, path},
+// the path including the service for a service call), with code and msg.
+func (call *Call) ResourceError(code errcode.Code, msg string) error {
+	var rid any
+	if call.ResourceID != "" {
+		rid = call.ResourceID
+	}
+	full := call.Path
+	if call.ResourceID == "" {
+		full = append([]string{call.Service}, call.Path...)
+	}
+	return &protocol.RemoteError{Name: "MessageResourceError", Code: string(code), Message: msg,
+		Context: protocol.NewObject("resourceId", rid, "path", full)}
+}

@@ -1,8 +1,10 @@
 package session
 
 import (
+	"reflect"
 	"sync"
 
+	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
@@ -70,9 +72,15 @@ type encBuf struct {
 // register is the buffer's resource hook (bound once, when the buffer is
 // made).
 func (eb *encBuf) register(v any) (string, error) {
-	t, err := TargetOf(v)
-	if err != nil {
-		return "", err
+	t, ok := v.(Invoker)
+	if !ok {
+		if eb.c.cfg.Bind == nil {
+			return "", errcode.New(errcode.UsageInvalid, "cannot pass a "+reflect.TypeOf(v).String()+" by reference: it is not a session.Invoker and the session has no Config.Bind")
+		}
+		var err error
+		if t, err = eb.c.cfg.Bind(v); err != nil {
+			return "", err
+		}
 	}
 	return eb.c.RegisterFor(t, eb.service)
 }

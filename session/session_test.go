@@ -127,11 +127,22 @@ func TestEchoAndErrors(t *testing.T) {
 	}
 }
 
+// TestGoFuncNeedsBind: without Config.Bind a session passes Invokers by
+// reference and refuses other functions with a usage error.
+func TestGoFuncNeedsBind(t *testing.T) {
+	c, _ := pair(t)
+	_, err := call(context.Background(), c, "echo", func() {})
+	if !errors.Is(err, errcode.UsageInvalid) {
+		t.Fatalf("a Go func without Bind: %v, want E_USAGE_INVALID", err)
+	}
+}
+
 func TestCallbacksConcurrent(t *testing.T) {
 	c, s := pair(t)
 	var mu sync.Mutex
 	seen := map[int]bool{}
-	cb := func(ctx context.Context, i int) (int, error) {
+	cb := Func(func(ctx context.Context, args []any) (any, error) {
+		i := int(args[0].(float64))
 		mu.Lock()
 		seen[i] = true
 		mu.Unlock()
@@ -139,7 +150,7 @@ func TestCallbacksConcurrent(t *testing.T) {
 			return 0, errors.New("negative")
 		}
 		return i * 2, nil
-	}
+	})
 	v, err := call(context.Background(), c, "callback", cb, 100)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -107,7 +108,7 @@ func (c *Counter) Increment() float64 {
 
 // MakeCounter returns a reference to a counter starting at start.
 func (s *Service) MakeCounter(start float64) session.Invoker {
-	return daemon.Ref(&Counter{Value: start})
+	return bind.Ref(&Counter{Value: start})
 }
 
 // Sleep resolves after ms milliseconds (or when the client goes away) and

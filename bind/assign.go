@@ -1,4 +1,4 @@
-package protocol
+package bind
 
 import (
 	"encoding"
@@ -10,19 +10,20 @@ import (
 	"strings"
 
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
 )
 
-// Assign stores a decoded payload value (as DecodeValue returns it) into
+// Assign stores a decoded payload value (as protocol.DecodeValue returns it) into
 // dst, which must be a non-nil pointer. Conversions:
 //   - *any receives the value as is;
 //   - numbers go to any integer type if they are integral and in range, and
-//     to float types; *big.Int accepts a BigInt or an integral number;
+//     to float types; *big.Int accepts a protocol.BigInt or an integral number;
 //   - strings go to strings, to encoding.TextUnmarshaler, and to []byte as
 //     base64 (the inverse of the encoder);
-//   - arrays go to slices and arrays; a *Set also fills a slice;
+//   - arrays go to slices and arrays; a *protocol.Set also fills a slice;
 //   - objects go to structs (each key to the field of that JS name, see
-//     StructFields, else case-insensitively, as encoding/json matches)
-//     and to maps with string keys; a *Map fills any Go map whose key
+//     protocol.StructFields, else case-insensitively, as encoding/json matches)
+//     and to maps with string keys; a *protocol.Map fills any Go map whose key
 //     type it converts to;
 //   - null and undefined leave dst's zero value (nil for pointers).
 //
@@ -57,24 +58,24 @@ func describe(v any) string {
 		return "a string"
 	case []any:
 		return "an array"
-	case *Object:
+	case *protocol.Object:
 		return "an object"
-	case Undefined:
+	case protocol.Undefined:
 		return "undefined"
-	case *Map:
-		return "a Map"
-	case *Set:
-		return "a Set"
+	case *protocol.Map:
+		return "a protocol.Map"
+	case *protocol.Set:
+		return "a protocol.Set"
 	case *big.Int:
-		return "a BigInt"
-	case Ref:
+		return "a protocol.BigInt"
+	case protocol.Ref:
 		return "a resource reference"
 	}
 	return reflect.TypeOf(v).String()
 }
 
 func assign(dst reflect.Value, v any, depth int) error {
-	if depth > DefaultMaxDepth {
+	if depth > protocol.DefaultMaxDepth {
 		return errcode.New(errcode.ProtocolError, "value nested too deeply")
 	}
 	t := dst.Type()
@@ -90,7 +91,7 @@ func assign(dst reflect.Value, v any, depth int) error {
 		dst.SetZero()
 		return nil
 	}
-	if _, ok := v.(Undefined); ok {
+	if _, ok := v.(protocol.Undefined); ok {
 		dst.SetZero()
 		return nil
 	}
@@ -218,14 +219,14 @@ func assign(dst reflect.Value, v any, depth int) error {
 			return nil
 		}
 		switch x := v.(type) {
-		case *Object:
+		case *protocol.Object:
 			for i := 0; i < x.Len(); i++ {
 				k, val := x.At(i)
 				if err := put(k, val); err != nil {
 					return err
 				}
 			}
-		case *Map:
+		case *protocol.Map:
 			for i := 0; i < x.Len(); i++ {
 				k, val := x.At(i)
 				if err := put(k, val); err != nil {
@@ -237,11 +238,11 @@ func assign(dst reflect.Value, v any, depth int) error {
 		}
 		dst.Set(m)
 	case reflect.Struct:
-		o, ok := v.(*Object)
+		o, ok := v.(*protocol.Object)
 		if !ok {
 			return assignErr(t, v)
 		}
-		fields := StructFields(t)
+		fields := protocol.StructFields(t)
 		for i := 0; i < o.Len(); i++ {
 			k, val := o.At(i)
 			f := matchField(fields, k)
@@ -272,7 +273,7 @@ func listOf(v any) ([]any, bool) {
 	switch x := v.(type) {
 	case []any:
 		return x, true
-	case *Set:
+	case *protocol.Set:
 		return x.Values(), true
 	}
 	return nil, false
@@ -281,7 +282,7 @@ func listOf(v any) ([]any, bool) {
 // matchField finds the field a JS key names: by its JS name, else (as
 // encoding/json does) case-insensitively, so that {"Count":1} still fills
 // the field whose JS name is count.
-func matchField(fields []StructField, key string) *StructField {
+func matchField(fields []protocol.StructField, key string) *protocol.StructField {
 	for i := range fields {
 		if fields[i].Name == key {
 			return &fields[i]

@@ -1,4 +1,4 @@
-package daemon
+package bind
 
 import (
 	"context"
@@ -20,18 +20,16 @@ type Naming interface {
 	NexusNames() map[string]string
 }
 
-// object adapts a Go value into something Node clients can call: a
+// object adapts a Go value into something the peer can call: a
 // service, or a value returned by reference. The value may be a pointer to
 // a struct (methods, exported fields as properties, nested values), a
 // map[string]any (the explicit form: funcs are methods, other entries
 // properties), or any value reachable from those.
 type object struct {
-	root    reflect.Value
-	service string
-	mu      *sync.Mutex // guards property reads and writes of this tree
+	root reflect.Value
+	mu   *sync.Mutex // guards property reads and writes of this tree
 	// bound caches the root's methods as plain func values (guarded by
-	// mu): calling one needs no method-value allocation per call, and the
-	// common signatures are then called without reflection.
+	// mu): calling one needs no method-value allocation per call.
 	bound map[string]reflect.Value
 }
 
@@ -64,24 +62,30 @@ func (o *object) method(name string) (reflect.Value, bool) {
 func (o *object) NexusResource() {}
 
 // Ref returns v wrapped so that it travels by reference, like nexus.ref in
-// JS: the client gets "\u0003R:res-N" and calls, reads and writes v's
-// members remotely, with the same rules as a service. Functions need no
-// wrapping: they are always passed by reference.
+// JS: the peer gets "\u0003R:res-N" and calls, reads and writes v's
+// members remotely, with the rules of Object. Functions need no wrapping:
+// they are always passed by reference.
 func Ref(v any) session.Invoker {
 	return &object{root: reflect.ValueOf(v), mu: new(sync.Mutex)}
 }
 
-func resourceError(code errcode.Code, msg string, call *session.Call) error {
-	var rid any
-	if call.ResourceID != "" {
-		rid = call.ResourceID
+// Object adapts v into the Invoker of a service. v is usually a pointer to a struct: its methods are callable (Go Echo
+// is JS echo, see compat.JSName and Naming) with the conventions of Func;
+// its exported fields, named as protocol.StructFields names them, are
+// properties the peer can get and set; nested structs, maps and slices are
+// reached by longer paths. A map[string]any is the explicit form: func
+// entries are methods, other entries properties. An Invoker is returned
+// as is. A nil v is an E_USAGE_INVALID error.
+func Object(v any) (session.Invoker, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, errcode.New(errcode.UsageInvalid, "nil service")
+	case *object:
+		return x, nil
+	case session.Invoker:
+		return x, nil
 	}
-	full := call.Path
-	if call.ResourceID == "" {
-		full = append([]string{call.Service}, call.Path...)
-	}
-	return &protocol.RemoteError{Name: "MessageResourceError", Code: string(code), Message: msg,
-		Context: protocol.NewObject("resourceId", rid, "path", full)}
+	return &object{root: reflect.ValueOf(v), mu: new(sync.Mutex)}, nil
 }
 
 // Invoke serves a GET, SET or APPLY on the object, with core's error codes:
@@ -92,7 +96,7 @@ func resourceError(code errcode.Code, msg string, call *session.Call) error {
 func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 	for _, seg := range call.Path {
 		if compat.IsUnsafeSegment(seg) {
-			return nil, resourceError(errcode.InvalidServicePath, "unsafe path segment "+strconv.Quote(seg), call)
+			return nil, call.ResourceError(errcode.InvalidServicePath, "unsafe path segment "+strconv.Quote(seg))
 		}
 	}
 	switch call.Op {
@@ -107,18 +111,18 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 		return out, nil
 	case session.OpSet:
 		if len(call.Path) == 0 {
-			return nil, resourceError(errcode.SetOnRoot, "cannot set the root of a service or resource", call)
+			return nil, call.ResourceError(errcode.SetOnRoot, "cannot set the root of a service or resource")
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		parent, ok := walk(o.root, call.Path[:len(call.Path)-1])
 		if !ok {
-			return nil, resourceError(errcode.InvalidServicePath, "no object at "+strings.Join(call.Path[:len(call.Path)-1], "."), call)
+			return nil, call.ResourceError(errcode.InvalidServicePath, "no object at "+strings.Join(call.Path[:len(call.Path)-1], "."))
 		}
 		if err := setMember(parent, call.Path[len(call.Path)-1], call.Value); err != nil {
 			// The message without a code of its own: the error's code is
 			// E_INVALID_SERVICE_PATH.
-			return nil, resourceError(errcode.InvalidServicePath, errcode.MessageOf(err), call)
+			return nil, call.ResourceError(errcode.InvalidServicePath, errcode.MessageOf(err))
 		}
 		return true, nil // what a JS daemon answers
 	default:
@@ -143,9 +147,9 @@ func (o *object) Invoke(ctx context.Context, call *session.Call) (any, error) {
 					return t.Invoke(ctx, &sub)
 				}
 			}
-			return nil, resourceError(errcode.TargetNotCallable, "not a function: "+strings.Join(call.Path, "."), call)
+			return nil, call.ResourceError(errcode.TargetNotCallable, "not a function: "+strings.Join(call.Path, "."))
 		}
-		res, err := session.CallFunc(ctx, fn, call, call.Args)
+		res, err := CallFunc(ctx, fn, call, call.Args)
 		return res, err
 	}
 }
@@ -318,7 +322,7 @@ func walk(v reflect.Value, path []string) (reflect.Value, bool) {
 }
 
 // setMember writes a property: an exported struct field or a map entry,
-// with the value converted by protocol.Assign.
+// with the value converted by bind.Assign.
 func setMember(parent reflect.Value, name string, value any) error {
 	for parent.Kind() == reflect.Pointer || parent.Kind() == reflect.Interface {
 		if parent.IsNil() {
@@ -337,7 +341,7 @@ func setMember(parent reflect.Value, name string, value any) error {
 			return errcode.New(errcode.InvalidServicePath, "no settable property "+strconv.Quote(name))
 		}
 		pv := reflect.New(f.Type())
-		if err := protocol.Assign(pv.Interface(), value); err != nil {
+		if err := Assign(pv.Interface(), value); err != nil {
 			return err
 		}
 		f.Set(pv.Elem())
@@ -347,7 +351,7 @@ func setMember(parent reflect.Value, name string, value any) error {
 			return errcode.New(errcode.InvalidServicePath, "no settable property "+strconv.Quote(name))
 		}
 		pv := reflect.New(parent.Type().Elem())
-		if err := protocol.Assign(pv.Interface(), value); err != nil {
+		if err := Assign(pv.Interface(), value); err != nil {
 			return err
 		}
 		parent.SetMapIndex(reflect.ValueOf(name).Convert(parent.Type().Key()), pv.Elem())

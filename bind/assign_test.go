@@ -1,4 +1,4 @@
-package protocol
+package bind
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
 )
 
 type inner struct {
@@ -37,7 +38,7 @@ func TestAssign(t *testing.T) {
 		`"numbers":{"1":"one"},"big":"\u0003N:123456789012345678901234567890","any":"\u0003U",` +
 		`"when":"2020-01-02T03:04:05Z","bytes":"aGk=","lower":"yes","extra":{"k":[1]},` +
 		`"set":"\u0003S:[3,4]","arr":[true],"unknown":1}`
-	v, err := DecodeValue([]byte(raw))
+	v, err := protocol.DecodeValue([]byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestAssign(t *testing.T) {
 	}
 	if got.Name != "n" || got.Count != 200 || got.Ratio != 0.5 || len(got.Tags) != 2 || got.Inner.N != 3 ||
 		got.ByKey["x"].N != 1 || got.Numbers[1] != "one" || got.Big.String() != "123456789012345678901234567890" ||
-		got.Any != (Undefined{}) || got.When.Year() != 2020 || string(got.Bytes) != "hi" || got.Lower != "yes" ||
+		got.Any != (protocol.Undefined{}) || got.When.Year() != 2020 || string(got.Bytes) != "hi" || got.Lower != "yes" ||
 		len(got.Set) != 2 || !got.Arr[0] {
 		t.Fatalf("%+v", got)
 	}
@@ -61,7 +62,7 @@ func TestAssign(t *testing.T) {
 		`[1]`:            &target{},
 	}
 	for in, dst := range bad {
-		v, err := DecodeValue([]byte(in))
+		v, err := protocol.DecodeValue([]byte(in))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func TestAssign(t *testing.T) {
 		t.Errorf("bigint to int: %d %v", n, err)
 	}
 	var m map[any]any
-	if err := Assign(&m, NewMap(1.0, "a")); err != nil || m[1.0] != "a" {
+	if err := Assign(&m, protocol.NewMap(1.0, "a")); err != nil || m[1.0] != "a" {
 		t.Errorf("Map: %v %v", m, err)
 	}
 }
