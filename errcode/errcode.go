@@ -11,7 +11,10 @@
 // wire and been rebuilt from its code.
 package errcode
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Code is a machine-readable Nexus error code such as "E_IPC_PROTOCOL_ERROR".
 // The values are the strings the JavaScript packages use.
@@ -132,4 +135,15 @@ func CodeOf(err error) Code {
 		return Code(c.NexusCode())
 	}
 	return ""
+}
+
+// FromContext is the error of a call whose context ended: an
+// E_CALL_TIMEOUT ("call timed out" for a deadline, "call cancelled"
+// otherwise) that wraps ctx.Err(), so errors.Is(err,
+// context.DeadlineExceeded) holds too.
+func FromContext(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Wrap(CallTimeout, "call timed out", ctx.Err())
+	}
+	return Wrap(CallTimeout, "call cancelled", ctx.Err())
 }

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -66,7 +65,7 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protoc
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		buf.release()
+		buf.Release()
 		oc.put()
 		return nil, c.closedErr()
 	}
@@ -121,7 +120,7 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protoc
 	case <-done:
 		if c.forget(id) {
 			oc.put() // nobody will send on it any more
-			return nil, ctxError(ctx)
+			return nil, errcode.FromContext(ctx)
 		}
 		r := <-oc.ch // the reply raced the cancellation: honour it
 		oc.put()
@@ -138,11 +137,4 @@ func (c *Conn) forget(id uint64) bool {
 		return true
 	}
 	return false
-}
-
-func ctxError(ctx context.Context) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return errcode.Wrap(errcode.CallTimeout, "call timed out", ctx.Err())
-	}
-	return errcode.Wrap(errcode.CallTimeout, "call cancelled", ctx.Err())
 }

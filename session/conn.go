@@ -135,19 +135,7 @@ type Conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	// writer
-	wmu          sync.Mutex
-	space        chan struct{} // closed when queued bytes are written, if spaceWaiters > 0
-	spaceWaiters int
-	dl           writeDeadliner // rw, when it has write deadlines
-	small        []byte         // small frames being queued
-	wq           [][]byte       // buffers queued before small (frame heads and big payloads)
-	wqSpare      [][]byte
-	spare        []byte
-	queued       int       // bytes queued
-	wrel         []*encBuf // pooled buffers of big payloads queued in wq
-	writing      bool
-	wfailed      error
+	fw *protocol.FrameWriter // every frame the session sends
 
 	// requests
 	mu      sync.Mutex
@@ -160,7 +148,6 @@ type Conn struct {
 	inlineGen   atomic.Uint64 // odd while the reader runs a call itself
 	workerCalls atomic.Int64  // calls still to hand to workers after a slow inline one
 	backoff     atomic.Int64  // the next value of workerCalls
-	corked      atomic.Bool   // replies are queued unwritten (see flush)
 	wdGen       uint64        // the watchdog's last look at inlineGen
 	caughtGen   atomic.Uint64 // the inline call the watchdog last saw running
 	caughtAt    atomic.Int64  // when it saw it (monoNow)
@@ -212,7 +199,12 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	if c.cfg.WriteStallTimeout <= 0 {
 		c.cfg.WriteStallTimeout = 10 * time.Second
 	}
-	c.dl, _ = rw.(writeDeadliner)
+	c.fw = protocol.NewFrameWriter(rw, protocol.FrameWriterConfig{
+		MaxFrameSize: c.maxFr,
+		MaxQueued:    c.cfg.MaxBuffered,
+		StallTimeout: c.cfg.WriteStallTimeout,
+		OnFail:       c.shutdown,
+	})
 	base := cfg.BaseContext
 	if base == nil {
 		base = context.Background()
@@ -247,6 +239,7 @@ func (c *Conn) Close() error {
 	c.shutdown(errcode.New(errcode.ConnClosed, "connection closed locally"))
 	<-c.readDone
 	c.handlers.Wait()
+	c.fw.Wait()
 	if c.ownGrp {
 		c.group.Wait()
 	}
@@ -271,10 +264,7 @@ func (c *Conn) shutdown(cause error) {
 	c.mu.Unlock()
 	// Stop sending first, so that no reply leaves after Close has begun
 	// (handlers see their context cancelled next and may still finish).
-	c.wmu.Lock()
-	c.wfailed = cause
-	c.wakeSpaceWaiters()
-	c.wmu.Unlock()
+	c.fw.Fail(cause)
 	c.cancel(cause)
 	_ = c.rw.Close()
 	for _, ch := range pending {

@@ -86,7 +86,7 @@ func bound(ctx context.Context, rw io.ReadWriter) func(*error) {
 		// When the AfterFunc ran, the deadline may be set (or about to be):
 		// the connection is unusable even if the handshake got through.
 		if !stop() || (*err != nil && ctx.Err() != nil) {
-			*err = ctxError(ctx)
+			*err = errcode.FromContext(ctx)
 		}
 	}
 }

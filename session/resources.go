@@ -122,15 +122,15 @@ func (c *Conn) pooledBuf(service string) *encBuf {
 // payload or encoding failed with err (the buffer then goes back).
 func (eb *encBuf) result(err error) (protocol.Raw, *encBuf, error) {
 	if err != nil {
-		eb.release()
+		eb.Release()
 		return nil, nil, err
 	}
 	return protocol.Raw(eb.b), eb, nil
 }
 
-// release returns the buffer to the pool (a nil buffer is ignored; a huge
+// Release returns the buffer to the pool (a nil buffer is ignored; a huge
 // one is left to the collector).
-func (eb *encBuf) release() {
+func (eb *encBuf) Release() {
 	if eb == nil {
 		return
 	}
