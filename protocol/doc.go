@@ -1,8 +1,10 @@
 // Package protocol converts between bytes and typed Nexus messages: frames,
 // pre-auth lines, the 16 message types of @nexus-js/core 1.2.0 (numbered 1
 // to 17: there is no type 4), payload
-// values with their placeholders, and serialized errors. It has no
-// goroutines and no network code; the session layer drives it.
+// values with their placeholders, and serialized errors, and writes frames
+// for concurrent senders (FrameWriter). It dials and listens nowhere, and
+// its only goroutine is a FrameWriter's drain, which Wait joins; the
+// session layer drives it.
 //
 // # Frames and pre-auth
 //

@@ -12,7 +12,6 @@ import (
 	"net/rpc/jsonrpc"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,5 +365,3 @@ func dial(path string) net.Conn {
 	}
 	return c
 }
-
-var _ = strings.Repeat
