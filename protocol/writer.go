@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
@@ -31,8 +32,14 @@ import (
 // long. Wait joins the drain.
 type FrameWriter struct {
 	w   io.Writer
-	dl  writeDeadliner // w, when it has write deadlines
-	cfg FrameWriterConfig
+	dl  writeDeadliner  // w, when it has write deadlines
+	raw syscall.RawConn // w's socket, for writes that must not wait
+
+	// writeNow's state, used by the writing sender only
+	nowFn   func(fd uintptr) bool // writeFd, bound once
+	nowBufs net.Buffers
+	nowErr  error
+	cfg     FrameWriterConfig
 
 	mu      sync.Mutex
 	space   chan struct{} // closed when the queue has been written, if someone waits
@@ -111,6 +118,10 @@ func NewFrameWriter(w io.Writer, cfg FrameWriterConfig) *FrameWriter {
 	}
 	fw := &FrameWriter{w: w, cfg: cfg}
 	fw.dl, _ = w.(writeDeadliner)
+	if sc, ok := w.(syscall.Conn); ok && fw.dl != nil {
+		fw.raw, _ = sc.SyscallConn()
+	}
+	fw.nowFn = fw.writeFd
 	return fw
 }
 
@@ -335,9 +346,20 @@ func (w *FrameWriter) written(bufs [][]byte, last []byte, rel []Releaser, werr e
 // deadlines, the end of ctx interrupts the write: writeOut then returns
 // what is left unwritten and errInterrupted.
 func (w *FrameWriter) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers, error) {
-	if ctx.Done() == nil || w.dl == nil {
+	if w.dl == nil {
 		_, err := w.writeBufs(bufs)
 		return nil, err
+	}
+	rest, err := w.writeNow(bufs)
+	if err != nil || len(rest) == 0 {
+		return nil, err
+	}
+	bufs = rest
+	if ctx.Done() == nil {
+		// A sender without a context of its own (a reply, a notification)
+		// is not pinned by a peer that stops reading for longer than
+		// StallTimeout: the writer fails then.
+		return nil, w.writeStalling(bufs)
 	}
 	// The deadline is set from the context's AfterFunc and cleared after
 	// the write under one lock, so a late AfterFunc cannot leave it set.
@@ -355,7 +377,7 @@ func (w *FrameWriter) writeOut(ctx context.Context, bufs [][]byte) (net.Buffers,
 		}
 		g.mu.Unlock()
 	})
-	rest, err := w.writeBufs(bufs)
+	rest, err = w.writeBufs(bufs)
 	if !stop() {
 		// The AfterFunc has started: join it, and clear its deadline.
 		g.mu.Lock()
@@ -428,6 +450,27 @@ func (w *FrameWriter) writeStalling(bufs net.Buffers) error {
 		bufs = rest
 	}
 	return nil
+}
+
+// consume drops the first n bytes of b.
+func consume(b net.Buffers, n int) net.Buffers {
+	for n > 0 && len(b) > 0 {
+		if n < len(b[0]) {
+			b[0] = b[0][n:]
+			return b
+		}
+		n -= len(b[0])
+		b = b[1:]
+	}
+	return b
+}
+
+// dropEmpty drops the empty buffers at the front of b.
+func dropEmpty(b net.Buffers) net.Buffers {
+	for len(b) > 0 && len(b[0]) == 0 {
+		b = b[1:]
+	}
+	return b
 }
 
 func buffered(b net.Buffers) int {

@@ -141,6 +141,36 @@ func TestDeafPeerEndsSessionAfterStall(t *testing.T) {
 	}
 }
 
+// TestDeafPeerDoesNotPinAWorker: a reply, which has no caller's context,
+// to a peer that sends a call and then never reads ends the session after
+// WriteStallTimeout; the handler's goroutine is free again and Close
+// returns.
+func TestDeafPeerDoesNotPinAWorker(t *testing.T) {
+	c, peer := deafPeer(t, Config{Handler: testService{}, WriteStallTimeout: 50 * time.Millisecond})
+	args, _ := protocol.AppendValue(nil, []any{strings.Repeat("r", 1<<20)}, nil)
+	frame, err := protocol.AppendPacketFrame(nil, &protocol.ApplyPacket{ID: protocol.NumID(1), Callee: protocol.Callee{Path: []string{"svc", "echo"}}, Args: protocol.Raw(args)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("the session is still open a minute after the peer stopped reading its reply")
+	}
+	if err := c.Err(); !errors.Is(err, errcode.ConnClosed) || !strings.Contains(err.Error(), "stopped reading") {
+		t.Fatalf("session ended with %v", err)
+	}
+	if err := returns(t, "Close", c.Close); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.InFlight(); n != 0 {
+		t.Fatalf("%d calls still in flight", n)
+	}
+}
+
 // TestHandshakeHonoursContext: both handshakes return at the deadline
 // against a peer that never answers.
 func TestHandshakeHonoursContext(t *testing.T) {
