@@ -86,12 +86,14 @@ type Config struct {
 	// reached the reader stops reading until one finishes. 0 means 1024.
 	MaxInFlight int
 	// MaxBuffered bounds the bytes queued for writing before senders
-	// block (until their context ends); 0 means 32 MiB.
+	// wait (until their context ends); 0 means 32 MiB (the FrameWriter's
+	// MaxQueued).
 	MaxBuffered int
-	// WriteStallTimeout bounds how long the rest of a write may make no
-	// progress once the caller that started it has given up (its context
-	// ended while the peer was not reading): then the session ends with
-	// E_CONN_CLOSED. 0 means 10 s.
+	// WriteStallTimeout bounds how long a write may make no progress when
+	// no caller waits for it with a context of its own: a reply or a
+	// notification, or the rest of a write whose caller gave up. Then the
+	// session ends with E_CONN_CLOSED ("the peer stopped reading"). 0
+	// means 10 s (the FrameWriter's StallTimeout).
 	WriteStallTimeout time.Duration
 	// BaseContext is the parent of the context handlers run with (it
 	// carries values such as the daemon's connection); nil means
@@ -191,14 +193,8 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	if c.cfg.MaxInFlight <= 0 {
 		c.cfg.MaxInFlight = 1024
 	}
-	if c.cfg.MaxBuffered <= 0 {
-		c.cfg.MaxBuffered = 32 << 20
-	}
 	c.tasks = make(chan task)
 	c.reap = make(chan struct{})
-	if c.cfg.WriteStallTimeout <= 0 {
-		c.cfg.WriteStallTimeout = 10 * time.Second
-	}
 	c.fw = protocol.NewFrameWriter(rw, protocol.FrameWriterConfig{
 		MaxFrameSize: c.maxFr,
 		MaxQueued:    c.cfg.MaxBuffered,
