@@ -79,7 +79,8 @@ const (
 
 // watch is the watchdog: every tick it looks at each session of the group
 // (Conn.watch), and it returns after watchIdleTicks quiet ticks once no
-// session needs watching.
+// session needs watching, or at the first tick after the group's last
+// session ended (so Close waits at most one tick for it).
 func (g *Group) watch() {
 	defer g.done.Done()
 	tick := newTicker(watchTick)
@@ -93,6 +94,9 @@ func (g *Group) watch() {
 			conns = append(conns, c)
 		}
 		g.mu.Unlock()
+		if len(conns) == 0 && g.retire() {
+			return // the group's last session has ended
+		}
 		busy := false
 		for _, c := range conns {
 			if c.watch() {

@@ -21,14 +21,17 @@ func watchdogs() int {
 // joins its watchdog in Close; nothing keeps running after it returns.
 func TestCloseJoinsItsWatchdog(t *testing.T) {
 	c, s := pair(t)
-	if _, err := call(context.Background(), c, "spin"); err != nil { // runs inline: starts the watchdog
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	called := make(chan error, 1)
+	go func() { _, err := call(ctx, c, "sleep"); called <- err }()
+	// While the handler runs the watchdog must exist: wait for it.
+	for watchdogs() == 0 {
+		runtime.Gosched()
 	}
-	if watchdogs() == 0 {
-		t.Fatal("no watchdog runs while the session serves calls")
-	}
+	cancel()
+	<-called
 	c.Close()
-	s.Close()
+	s.Close() // ends the sleeping handler, whose session this is
 	if n := watchdogs(); n != 0 {
 		t.Fatalf("%d watchdogs still run after Close", n)
 	}
