@@ -62,17 +62,12 @@ func (oc *outCall) put() {
 // request sends an encoded call and waits for its reply.
 func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
 	oc := outCalls.Get().(*outCall)
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	id, ok := c.calls.add(oc.ch)
+	if !ok {
 		buf.Release()
 		oc.put()
 		return nil, c.closedErr()
 	}
-	c.nextID++
-	id := c.nextID
-	c.pending[id] = oc.ch
-	c.mu.Unlock()
 
 	// The path goes into the recycled array (a nil path stays nil: it is
 	// written as null).
@@ -129,12 +124,4 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protoc
 }
 
 // forget removes a pending call; false if a reply already claimed it.
-func (c *Conn) forget(id uint64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.pending[id]; ok {
-		delete(c.pending, id)
-		return true
-	}
-	return false
-}
+func (c *Conn) forget(id uint64) bool { return c.calls.take(id) != nil }

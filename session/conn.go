@@ -139,12 +139,8 @@ type Conn struct {
 
 	fw *protocol.FrameWriter // every frame the session sends
 
-	// requests
-	mu      sync.Mutex
-	nextID  uint64
-	pending map[uint64]chan reply
-	local   map[string]resource // resources we own, by id
-	closed  bool
+	calls callTable     // our requests waiting for their reply
+	local resourceTable // resources we own, which the peer may call
 
 	// inline execution (see inline.go)
 	inlineGen   atomic.Uint64 // odd while the reader runs a call itself
@@ -185,7 +181,7 @@ type reply struct {
 // bytes that arrived with the handshake). It starts the reader goroutine;
 // Close stops it.
 func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
-	c := &Conn{rw: rw, fr: fr, cfg: cfg, pending: map[uint64]chan reply{}, local: map[string]resource{}, readDone: make(chan struct{})}
+	c := &Conn{rw: rw, fr: fr, cfg: cfg, readDone: make(chan struct{})}
 	c.maxFr = cfg.MaxFrameSize
 	if c.maxFr <= 0 {
 		c.maxFr = protocol.DefaultMaxFrameSize
@@ -211,6 +207,7 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 		c.group, c.ownGrp = NewGroup(), true
 	}
 	c.group.add(c)
+	c.local.group, c.local.owner = c.group, c
 	go c.readLoop()
 	return c
 }
@@ -244,20 +241,12 @@ func (c *Conn) Close() error {
 
 // shutdown ends the session once, with cause.
 func (c *Conn) shutdown(cause error) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	pending, first := c.calls.close()
+	if !first {
 		return
 	}
-	c.closed = true
 	c.group.remove(c)
-	pending := c.pending
-	c.pending = map[uint64]chan reply{}
-	for id := range c.local {
-		c.group.owners.Delete(id)
-	}
-	c.local = map[string]resource{}
-	c.mu.Unlock()
+	c.local.close()
 	// Stop sending first, so that no reply leaves after Close has begun
 	// (handlers see their context cancelled next and may still finish).
 	c.fw.Fail(cause)

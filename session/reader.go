@@ -90,12 +90,7 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 	case *protocol.ApplyPacket:
 		return c.serve(x.ID, OpApply, x.Callee, x.Args)
 	case *protocol.ReleasePacket:
-		c.mu.Lock()
-		if _, ok := c.local[x.ResourceID]; ok {
-			delete(c.local, x.ResourceID)
-			c.group.owners.Delete(x.ResourceID)
-		}
-		c.mu.Unlock()
+		c.local.remove(x.ResourceID)
 	case *protocol.ProviderAvailablePacket:
 		if c.cfg.OnProviders != nil {
 			c.cfg.OnProviders(x.Providers)
@@ -142,10 +137,7 @@ func (c *Conn) complete(id protocol.ID, r reply, result protocol.Raw) {
 	n, ok := replyID(id)
 	var ch chan reply
 	if ok {
-		c.mu.Lock()
-		ch = c.pending[n]
-		delete(c.pending, n)
-		c.mu.Unlock()
+		ch = c.calls.take(n)
 	}
 	if ch != nil {
 		ch <- r

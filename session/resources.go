@@ -38,21 +38,15 @@ func (c *Conn) Register(t Invoker) (string, error) { return c.RegisterFor(t, "")
 // RegisterFor is Register for a resource made by a call to service.
 func (c *Conn) RegisterFor(t Invoker, service string) (string, error) {
 	id := c.group.resourceID()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if !c.local.add(id, resource{target: t, service: service}) {
 		return "", c.closedErr()
 	}
-	c.local[id] = resource{target: t, service: service}
-	c.group.owners.Store(id, c)
 	return id, nil
 }
 
 // Resources returns the number of local resources the peer holds.
 func (c *Conn) Resources() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.local)
+	return c.local.len()
 }
 
 // Release tells the peer that this side no longer holds its resource id.

@@ -28,9 +28,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.
 		}
 		target = c.cfg.Handler
 	} else {
-		c.mu.Lock()
-		res, ok := c.local[t.ResourceID]
-		c.mu.Unlock()
+		res, ok := c.local.get(t.ResourceID)
 		if !ok {
 			if owner, found := c.group.owners.Load(t.ResourceID); found && owner != c {
 				c.replyErr(id, coreError(errcode.ResourceAccessDenied, "MessageResourceError", "resource "+strconv.Quote(t.ResourceID)+" belongs to another connection"))
