@@ -51,6 +51,17 @@ type Options struct {
 	// MaxInFlight bounds the calls one connection may have running; 0 means
 	// 1024.
 	MaxInFlight int
+	// ConnBudget bounds the memory one connection can make the daemon
+	// hold, in bytes: half for the frames of its calls being served (the
+	// daemon stops reading from it beyond that), half for what is queued
+	// to be written to it (replies wait beyond that), plus at most one
+	// frame. A connection that stays at its budget for StallTimeout is
+	// closed. 0 means DefaultConnBudget (32 MiB).
+	ConnBudget int
+	// StallTimeout is how long a connection may stay at its budget, or
+	// leave the daemon's writes to it untaken, before it is closed with
+	// E_CONN_CLOSED; 0 means 10 s.
+	StallTimeout time.Duration
 	// Policy decides who may connect and call. The zero Policy allows all.
 	Policy Policy
 	// Logger receives connection and call events; nil discards them.
@@ -59,6 +70,9 @@ type Options struct {
 	// context ends, before it closes them; 0 means 5 s.
 	ShutdownTimeout time.Duration
 }
+
+// DefaultConnBudget is Options.ConnBudget's default.
+const DefaultConnBudget = 32 << 20
 
 // DefaultShutdownTimeout is Serve's drain time when
 // Options.ShutdownTimeout is 0.
@@ -306,15 +320,22 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		d.mu.Unlock()
 		return
 	}
+	budget := d.opts.ConnBudget
+	if budget <= 0 {
+		budget = DefaultConnBudget
+	}
 	sess := session.New(nc, fr, session.Config{
-		BaseContext:      context.WithValue(context.Background(), connKey{}, c),
-		Handler:          &router{d: d},
-		Group:            d.group,
-		Bind:             bind.Resource,
-		MaxFrameSize:     d.opts.MaxFrameSize,
-		MaxInFlight:      d.opts.MaxInFlight,
-		Authorize:        func(call *session.Call) error { return d.authorize(c, call) },
-		OnIdentityUpdate: func(u protocol.Raw) error { return d.identityUpdate(c, u) },
+		BaseContext:       context.WithValue(context.Background(), connKey{}, c),
+		Handler:           &router{d: d},
+		Group:             d.group,
+		Bind:              bind.Resource,
+		MaxFrameSize:      d.opts.MaxFrameSize,
+		MaxInFlight:       d.opts.MaxInFlight,
+		MaxBuffered:       budget / 2,
+		MaxHeld:           budget / 2,
+		WriteStallTimeout: d.opts.StallTimeout,
+		Authorize:         func(call *session.Call) error { return d.authorize(c, call) },
+		OnIdentityUpdate:  func(u protocol.Raw) error { return d.identityUpdate(c, u) },
 	})
 	c.sess = sess
 	d.conns[c] = struct{}{}

@@ -47,10 +47,12 @@ type FrameWriter struct {
 	wq      [][]byte      // buffers queued before small (frame heads and big payloads)
 	wqSpare [][]byte
 	spare   []byte
-	queued  int        // bytes queued
-	rel     []Releaser // payloads of wq to release once written
-	writing bool       // a sender (or the drain) is writing
-	failed  error      // set once: every later Write returns it
+	queued  int          // bytes queued
+	inWrite int          // bytes of the write under way
+	held    atomic.Int64 // queued + inWrite, for Buffered
+	rel     []Releaser   // payloads of wq to release once written
+	writing bool         // a sender (or the drain) is writing
+	failed  error        // set once: every later Write returns it
 	corked  atomic.Bool
 	drains  sync.WaitGroup
 }
@@ -60,10 +62,11 @@ type FrameWriterConfig struct {
 	// MaxFrameSize bounds each frame (0 means DefaultMaxFrameSize).
 	MaxFrameSize int
 	// MaxQueued bounds the bytes queued before senders wait (0 means
-	// 32 MiB).
+	// DefaultMaxQueued).
 	MaxQueued int
-	// StallTimeout is how long the drain waits for the peer to take a byte
-	// (0 means 10 s).
+	// StallTimeout is how long a write without a context of its own, or
+	// the drain, waits for the peer to take a byte (0 means
+	// DefaultStallTimeout).
 	StallTimeout time.Duration
 	// OnFail, if set, is called once, outside the writer's lock, when a
 	// write fails; the writer has failed with the same error by then.
@@ -86,6 +89,12 @@ const (
 	// Yield lets other goroutines run before writing, so that senders
 	// about to queue (other calls under way) join this write.
 	Yield
+)
+
+// Defaults of FrameWriterConfig.
+const (
+	DefaultMaxQueued    = 32 << 20
+	DefaultStallTimeout = 10 * time.Second
 )
 
 // bigPayload is the payload size from which a frame's payload is written
@@ -111,10 +120,10 @@ func NewFrameWriter(w io.Writer, cfg FrameWriterConfig) *FrameWriter {
 		cfg.MaxFrameSize = DefaultMaxFrameSize
 	}
 	if cfg.MaxQueued <= 0 {
-		cfg.MaxQueued = 32 << 20
+		cfg.MaxQueued = DefaultMaxQueued
 	}
 	if cfg.StallTimeout <= 0 {
-		cfg.StallTimeout = 10 * time.Second
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	fw := &FrameWriter{w: w, cfg: cfg}
 	fw.dl, _ = w.(writeDeadliner)
@@ -159,6 +168,7 @@ func (w *FrameWriter) WritePooled(ctx context.Context, p Packet, release Release
 		w.small, payload, err = AppendFrameHead(w.small, p, w.cfg.MaxFrameSize)
 		if err == nil {
 			w.queued += len(w.small) - n + len(payload) + 1
+			w.held.Store(int64(w.queued + w.inWrite))
 			w.wq = append(w.wq, w.small, payload)
 			w.small = append(make([]byte, 0, 4096), ']')
 			if release != nil {
@@ -170,6 +180,7 @@ func (w *FrameWriter) WritePooled(ctx context.Context, p Packet, release Release
 		w.small, err = AppendPacketFrame(w.small, p, w.cfg.MaxFrameSize)
 		if err == nil {
 			w.queued += len(w.small) - n
+			w.held.Store(int64(w.queued + w.inWrite))
 		}
 	}
 	releaseOne(release) // copied (or failed): the buffer is free again
@@ -233,6 +244,9 @@ func (w *FrameWriter) failLocked(err error) {
 	}
 	w.wakeSpaceWaiters()
 }
+
+// Buffered returns the bytes the writer holds: queued, or being written.
+func (w *FrameWriter) Buffered() int { return int(w.held.Load()) }
 
 // Wait waits for the drain goroutine, if one runs. Close the stream (or
 // let the peer read) first: the drain returns when its write does.
@@ -305,6 +319,7 @@ func (w *FrameWriter) hasQueued() bool {
 // a new one; w.mu is held.
 func (w *FrameWriter) takeQueue() (bufs [][]byte, last []byte, rel []Releaser) {
 	bufs, last, rel = append(w.wq, w.small), w.small, w.rel
+	w.inWrite = w.queued
 	w.wq, w.small, w.queued, w.rel = w.wqSpare[:0], w.spare[:0], 0, nil
 	return bufs, last, rel
 }
@@ -317,6 +332,8 @@ func (w *FrameWriter) written(bufs [][]byte, last []byte, rel []Releaser, werr e
 		r.Release()
 	}
 	w.mu.Lock()
+	w.inWrite = 0
+	w.held.Store(int64(w.queued))
 	clear(bufs) // drop references to big payloads
 	w.wqSpare = bufs[:0]
 	if cap(last) <= 1<<20 {

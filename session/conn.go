@@ -85,15 +85,24 @@ type Config struct {
 	// MaxInFlight bounds the incoming calls served at once; when it is
 	// reached the reader stops reading until one finishes. 0 means 1024.
 	MaxInFlight int
-	// MaxBuffered bounds the bytes queued for writing before senders
-	// wait (until their context ends); 0 means 32 MiB (the FrameWriter's
-	// MaxQueued).
+	// MaxBuffered bounds the bytes queued for writing: senders wait (until
+	// their context ends) while more is queued. 0 means
+	// protocol.DefaultMaxQueued (32 MiB).
 	MaxBuffered int
+	// MaxHeld bounds the bytes of the peer's calls being served (their
+	// frames, which their decoded arguments are proportional to): the
+	// reader reads no frame while they reach it, and a peer that keeps the
+	// session there for WriteStallTimeout is disconnected with
+	// E_CONN_CLOSED. What a session holds for its peer is so at most
+	// MaxBuffered + MaxHeld + one frame. Our own requests do not count,
+	// so two peers that both send a lot cannot stop each other's readers.
+	// 0 means 32 MiB.
+	MaxHeld int
 	// WriteStallTimeout bounds how long a write may make no progress when
 	// no caller waits for it with a context of its own: a reply or a
 	// notification, or the rest of a write whose caller gave up. Then the
 	// session ends with E_CONN_CLOSED ("the peer stopped reading"). 0
-	// means 10 s (the FrameWriter's StallTimeout).
+	// means protocol.DefaultStallTimeout (10 s).
 	WriteStallTimeout time.Duration
 	// BaseContext is the parent of the context handlers run with (it
 	// carries values such as the daemon's connection); nil means
@@ -156,8 +165,13 @@ type Conn struct {
 	workers        atomic.Int64  // live worker goroutines
 	inflight       atomic.Int64  // calls being served
 	waiting        atomic.Int64  // our requests waiting for their reply
-	handlers       sync.WaitGroup
-	readDone       chan struct{}
+	// the memory budget (see Config.MaxBuffered and budget.go)
+	held       atomic.Int64  // bytes of the frames of calls being served
+	frameLen   int           // the size of the frame being dispatched (reader only)
+	budgetWait atomic.Bool   // the reader waits for held bytes to drop
+	budgetWake chan struct{} // a call finished while the reader waited
+	handlers   sync.WaitGroup
+	readDone   chan struct{}
 }
 
 // task is an incoming call waiting for a worker.
@@ -165,6 +179,7 @@ type task struct {
 	id     protocol.ID
 	target Invoker
 	call   *Call
+	size   int // the bytes of its frame, held until it has run
 }
 
 // workerIdle is how long a session's idle workers are kept after its last
@@ -190,6 +205,13 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 		c.cfg.MaxInFlight = 1024
 	}
 	c.tasks = make(chan task)
+	c.budgetWake = make(chan struct{}, 1)
+	if c.cfg.MaxHeld <= 0 {
+		c.cfg.MaxHeld = DefaultMaxHeld
+	}
+	if c.cfg.WriteStallTimeout <= 0 {
+		c.cfg.WriteStallTimeout = protocol.DefaultStallTimeout
+	}
 	c.reap = make(chan struct{})
 	c.fw = protocol.NewFrameWriter(rw, protocol.FrameWriterConfig{
 		MaxFrameSize: c.maxFr,

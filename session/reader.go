@@ -21,6 +21,12 @@ func (c *Conn) readLoop() {
 		if !c.fr.FrameReady() {
 			c.flush() // about to wait for the peer: send what cork held back
 		}
+		if c.overBudget() {
+			if err := c.waitBudget(); err != nil {
+				c.readerExit(err)
+				return
+			}
+		}
 		b, err := c.fr.ReadFrame()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -37,6 +43,7 @@ func (c *Conn) readLoop() {
 			c.readerExit(errcode.Wrap(errcode.ConnClosed, "peer broke the protocol", err))
 			return
 		}
+		c.frameLen = len(b)
 		if err := c.dispatch(p); err != nil {
 			if err == errHandedOff {
 				return

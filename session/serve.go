@@ -59,8 +59,9 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.
 		c.replyErr(id, err)
 		return nil
 	}
-	tk := task{id: id, target: target, call: call}
+	tk := task{id: id, target: target, call: call, size: c.frameLen}
 	c.inflight.Add(1) // counted from now: runTask takes it off
+	c.held.Add(int64(tk.size))
 	if c.inlineAllowed() {
 		return c.runInline(tk)
 	}
@@ -83,6 +84,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.
 	case c.tasks <- tk:
 	case <-c.ctx.Done():
 		c.inflight.Add(-1)
+		c.held.Add(-int64(tk.size))
 	}
 	return nil
 }
@@ -122,6 +124,7 @@ func (c *Conn) runTask(t task) { c.runTaskCork(t, false, nil) }
 // (user code) has returned, before the result is encoded.
 func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 	defer c.inflight.Add(-1)
+	defer c.release(t.size)
 	id, call := t.id, t.call
 	var res any
 	var err error

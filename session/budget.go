@@ -1,0 +1,60 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/errcode"
+)
+
+// The memory budget: what the peer makes this side hold is the frames of
+// its calls being served (bounded by Config.MaxHeld: the reader reads no
+// frame while they reach it) and what the writer holds (bounded by
+// Config.MaxBuffered: senders wait).
+
+// DefaultMaxHeld is Config.MaxHeld's default.
+const DefaultMaxHeld = 32 << 20
+
+// budgetPoll is how often a waiting reader looks at the writer, whose
+// queue drains without telling it.
+const budgetPoll = 10 * time.Millisecond
+
+// Held returns the bytes the session holds for its peer: the frames of
+// the peer's calls being served and the bytes queued or being written.
+func (c *Conn) Held() int { return int(c.held.Load()) + c.fw.Buffered() }
+
+func (c *Conn) overBudget() bool { return int(c.held.Load()) >= c.cfg.MaxHeld }
+
+// release returns the bytes of a served call's frame to the budget.
+func (c *Conn) release(n int) {
+	c.held.Add(-int64(n))
+	if c.budgetWait.Load() {
+		select {
+		case c.budgetWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitBudget waits, on the reader, until the session is under its budget
+// again. It fails with E_CONN_CLOSED when the session stays at its budget
+// for WriteStallTimeout, or with the session's end.
+func (c *Conn) waitBudget() error {
+	c.budgetWait.Store(true)
+	defer c.budgetWait.Store(false)
+	giveUp := time.Now().Add(c.cfg.WriteStallTimeout)
+	poll := time.NewTicker(budgetPoll)
+	defer poll.Stop()
+	for c.overBudget() {
+		if time.Now().After(giveUp) {
+			return errcode.New(errcode.ConnClosed, "the peer kept the session over its memory budget")
+		}
+		select {
+		case <-c.budgetWake:
+		case <-poll.C:
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		}
+	}
+	return nil
+}
