@@ -351,7 +351,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	if len(late) > 0 {
 		_ = sess.Notify(&protocol.ProviderAvailablePacket{Providers: late})
 	}
-	d.log.Info("client connected", "appId", protocol.Get(c.identity, "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated)
+	d.log.Info("client connected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -360,7 +360,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		d.mu.Lock()
 		delete(d.conns, c)
 		d.mu.Unlock()
-		d.log.Info("client disconnected", "appId", protocol.Get(c.identity, "appId"), "pid", c.observed.PID)
+		d.log.Info("client disconnected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID)
 	}()
 }
 

@@ -59,7 +59,7 @@ echo "== fuzz targets (${FUZZTIME:-30000x} each)"
 # FUZZTIME=2m for a real session. A bounded count of executions, rather than
 # a duration, avoids Go's "context deadline exceeded" flake when the fuzzer
 # stops on a loaded machine; a run that fails only that way is retried once.
-for pkg in ./protocol ./compat; do
+for pkg in ./protocol ./compat ./daemon ./client; do
   for target in $(go test -list 'Fuzz.*' "$pkg" | grep '^Fuzz' || true); do
     if ! out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-30000x}" "$pkg" 2>&1); then
       if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
