@@ -18,7 +18,7 @@ type echoSvc struct{}
 func (echoSvc) Echo(x any) any { return x }
 
 func benchPair(b *testing.B) *client.Service {
-	d, err := daemon.New(&daemon.Options{AppID: "bench", SocketPath: shortDirB(b) + "/b.sock"})
+	d, err := daemon.New(&daemon.Options{AppID: "bench", SocketPath: shortDir(b) + "/b.sock"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,20 +72,11 @@ func BenchmarkGoGoEcho(b *testing.B) {
 	})
 }
 
-func shortDirB(b *testing.B) string {
-	d, err := makeTemp()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { removeAll(d) })
-	return d
-}
-
 // BenchmarkRawPingPong is the same-run baseline for BenchmarkGoGoEcho: a
 // 4-byte length-prefixed ping-pong of the same message over a Unix socket,
 // one goroutine per side, no JSON.
 func BenchmarkRawPingPong(b *testing.B) {
-	ln, err := net.Listen("unix", shortDirB(b)+"/raw.sock")
+	ln, err := net.Listen("unix", shortDir(b)+"/raw.sock")
 	if err != nil {
 		b.Fatal(err)
 	}

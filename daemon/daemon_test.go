@@ -21,13 +21,30 @@ import (
 )
 
 // shortDir returns a private directory short enough for socket paths.
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	dir, err := os.MkdirTemp("/tmp", "nxd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
+}
+
+// served checks that a normal client can dial the daemon at path (with
+// token, "" for none) and get calc.add(2, 3) answered within timeout.
+func served(t testing.TB, path, token string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Address{AppID: "test"}, &client.Options{SocketPath: path, Token: token})
+	if err != nil {
+		t.Fatalf("a normal client cannot connect: %v", err)
+	}
+	defer c.Close()
+	res, err := c.Service("calc").Call(ctx, "add", 2, 3)
+	if err != nil || res.Value() != 5.0 {
+		t.Fatalf("a normal client is not served: add(2, 3) = %v, %v", res.Value(), err)
+	}
 }
 
 type calc struct {
@@ -469,6 +486,3 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
-
-func makeTemp() (string, error) { return os.MkdirTemp("/tmp", "nxb") }
-func removeAll(d string)        { os.RemoveAll(d) }

@@ -3,18 +3,15 @@ package daemon_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -138,11 +135,7 @@ func FuzzDaemonSession(f *testing.F) {
 	for _, s := range daemonSeeds() {
 		f.Add(s)
 	}
-	dir, err := os.MkdirTemp("/tmp", "nxf") // short: socket paths are < 108 bytes
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { os.RemoveAll(dir) })
+	dir := shortDir(f)
 	d, err := daemon.New(&daemon.Options{
 		AppID:            "fuzz",
 		SocketPath:       filepath.Join(dir, "d.sock"),
@@ -180,7 +173,7 @@ func FuzzDaemonSession(f *testing.F) {
 				t.Fatalf("the answer does not begin with the auth ok line: %q", answer)
 			}
 		}
-		healthCheck(t, d.Path())
+		served(t, d.Path(), fuzzToken, 5*time.Second)
 	})
 }
 
@@ -220,19 +213,4 @@ func authorized(data []byte) bool {
 	}
 	tok, err := protocol.ParseAuthRequest(line)
 	return err == nil && subtle.ConstantTimeCompare([]byte(tok), []byte(fuzzToken)) == 1
-}
-
-// healthCheck dials the daemon as a normal client and calls its service.
-func healthCheck(t *testing.T, path string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, client.Address{AppID: "fuzz"}, &client.Options{SocketPath: path, Token: fuzzToken, AppID: "health"})
-	if err != nil {
-		t.Fatalf("the daemon no longer accepts a client: %v", err)
-	}
-	defer c.Close()
-	res, err := c.Service("calc").Call(ctx, "add", 2, 3)
-	if err != nil || res.Value() != 5.0 {
-		t.Fatalf("the daemon no longer serves: add(2, 3) = %v, %v", res.Value(), err)
-	}
 }

@@ -28,7 +28,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexus-interop/nexus-go/bind"
-	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -101,17 +100,7 @@ func hostileDaemon(t *testing.T, opts daemon.Options) *daemon.Daemon {
 // hostileServed checks that a normal client still gets its call answered.
 func hostileServed(t *testing.T, d *daemon.Daemon, token string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hostileDeadline)
-	defer cancel()
-	c, err := client.Dial(ctx, client.Address{AppID: "test"}, &client.Options{SocketPath: d.Path(), Token: token})
-	if err != nil {
-		t.Fatalf("a normal client after the hostile one: %v", err)
-	}
-	defer c.Close()
-	res, err := c.Service("calc").Call(ctx, "add", 2, 3)
-	if err != nil || res.Value() != 5.0 {
-		t.Fatalf("a normal client after the hostile one: %v %v", res.Value(), err)
-	}
+	served(t, d.Path(), token, hostileDeadline)
 }
 
 // hostileConn is a raw connection to the daemon.
