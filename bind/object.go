@@ -80,8 +80,6 @@ func Object(v any) (session.Invoker, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, errcode.New(errcode.UsageInvalid, "nil service")
-	case *object:
-		return x, nil
 	case session.Invoker:
 		return x, nil
 	}

@@ -15,10 +15,6 @@ import (
 // DefaultMaxHeld is Config.MaxHeld's default.
 const DefaultMaxHeld = 32 << 20
 
-// budgetPoll is how often a waiting reader looks at the writer, whose
-// queue drains without telling it.
-const budgetPoll = 10 * time.Millisecond
-
 // Held returns the bytes the session holds for its peer: the frames of
 // the peer's calls being served and the bytes queued or being written.
 func (c *Conn) Held() int { return int(c.held.Load()) + c.fw.Buffered() }
@@ -37,21 +33,21 @@ func (c *Conn) release(n int) {
 }
 
 // waitBudget waits, on the reader, until the session is under its budget
-// again. It fails with E_CONN_CLOSED when the session stays at its budget
-// for WriteStallTimeout, or with the session's end.
+// again: only release lowers it, and it wakes the reader once budgetWait
+// is set (a release between setting it and the first look is seen by the
+// look; a later one is buffered in budgetWake). It fails with
+// E_CONN_CLOSED when the session stays at its budget for
+// WriteStallTimeout, or with the session's end.
 func (c *Conn) waitBudget() error {
 	c.budgetWait.Store(true)
 	defer c.budgetWait.Store(false)
-	giveUp := time.Now().Add(c.cfg.WriteStallTimeout)
-	poll := time.NewTicker(budgetPoll)
-	defer poll.Stop()
+	giveUp := time.NewTimer(c.cfg.WriteStallTimeout)
+	defer giveUp.Stop()
 	for c.overBudget() {
-		if time.Now().After(giveUp) {
-			return errcode.New(errcode.ConnClosed, "the peer kept the session over its memory budget")
-		}
 		select {
 		case <-c.budgetWake:
-		case <-poll.C:
+		case <-giveUp.C:
+			return errcode.New(errcode.ConnClosed, "the peer kept the session over its memory budget")
 		case <-c.ctx.Done():
 			return context.Cause(c.ctx)
 		}
