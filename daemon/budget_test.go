@@ -39,10 +39,10 @@ func (h *hog) Hold(ctx context.Context, big string) int {
 func (h *hog) Ping() string { return "pong" }
 
 // TestConnBudgetBoundsCallsHeld: a client that sends many big calls which
-// do not finish makes the daemon hold at most half its ConnBudget of their
-// frames (plus one): the daemon stops reading from it, keeps serving other
-// clients, and closes it once it has stayed at its budget for
-// StallTimeout.
+// do not finish makes the daemon hold calls costing at most half its
+// ConnBudget (plus one; each counts twice its frame): the daemon stops
+// reading from it, keeps serving other clients, and closes it once it has
+// stayed at its budget for StallTimeout.
 func TestConnBudgetBoundsCallsHeld(t *testing.T) {
 	const budget = 4 << 20
 	const arg = 512 << 10
@@ -63,9 +63,9 @@ func TestConnBudgetBoundsCallsHeld(t *testing.T) {
 			errs <- err
 		})
 	}
-	// The daemon reads calls until their frames reach half the budget:
-	// four frames of a little more than 512 KiB reach 2 MiB.
-	reached, limit := int32(budget/2/arg), int32(budget/2/arg+1)
+	// The daemon reads calls until they cost half the budget: two calls
+	// with frames of a little more than 512 KiB reach 2 MiB.
+	reached, limit := int32(budget/2/(2*arg)), int32(budget/2/(2*arg)+1)
 	for i := 0; h.running.Load() < reached; i++ {
 		if err := flooder.Err(); err != nil {
 			t.Fatalf("the flooding client was closed before it reached its budget: %v", err)

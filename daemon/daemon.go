@@ -52,11 +52,15 @@ type Options struct {
 	// 1024.
 	MaxInFlight int
 	// ConnBudget bounds the memory one connection can make the daemon
-	// hold, in bytes: half for the frames of its calls being served (the
-	// daemon stops reading from it beyond that), half for what is queued
-	// to be written to it (replies wait beyond that), plus at most one
-	// frame. A connection that stays at its budget for StallTimeout is
-	// closed. 0 means DefaultConnBudget (32 MiB).
+	// hold, in bytes: 7/16 for its calls being served (each counts twice
+	// its frame, 9 KiB for its goroutine and its reply until that is
+	// queued; the daemon stops reading from it beyond that), 7/16 for
+	// what is queued to be written to it (replies wait beyond that), and
+	// 1/8 left for what the connection holds besides (its read buffer, the
+	// frame being read). One frame may go beyond the budget, so that a
+	// call as big as MaxFrameSize can be served. A connection that stays
+	// at its budget for StallTimeout is closed. 0 means DefaultConnBudget
+	// (32 MiB).
 	ConnBudget int
 	// StallTimeout is how long a connection may stay at its budget, or
 	// leave the daemon's writes to it untaken, before it is closed with
@@ -331,8 +335,8 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		Bind:              bind.Resource,
 		MaxFrameSize:      d.opts.MaxFrameSize,
 		MaxInFlight:       d.opts.MaxInFlight,
-		MaxBuffered:       budget / 2,
-		MaxHeld:           budget / 2,
+		MaxBuffered:       budget / 16 * 7,
+		MaxHeld:           budget / 16 * 7,
 		WriteStallTimeout: d.opts.StallTimeout,
 		Authorize:         func(call *session.Call) error { return d.authorize(c, call) },
 		OnIdentityUpdate:  func(u protocol.Raw) error { return d.identityUpdate(c, u) },

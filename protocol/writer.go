@@ -22,7 +22,7 @@ import (
 // (the caller must not modify them until they are released).
 //
 // The queue is bounded in bytes: a sender waits while more than MaxQueued
-// bytes are queued, until its context ends. A sender whose context ends
+// bytes are queued or being written, until its context ends. A sender whose context ends
 // while it writes for everyone (the peer does not read, so the write
 // blocks) gets its context's error at once: the write is interrupted
 // through the stream's write deadline, and the rest of the queue, which
@@ -61,8 +61,8 @@ type FrameWriter struct {
 type FrameWriterConfig struct {
 	// MaxFrameSize bounds each frame (0 means DefaultMaxFrameSize).
 	MaxFrameSize int
-	// MaxQueued bounds the bytes queued before senders wait (0 means
-	// DefaultMaxQueued).
+	// MaxQueued bounds the bytes queued or being written before senders
+	// wait (0 means DefaultMaxQueued).
 	MaxQueued int
 	// StallTimeout is how long a write without a context of its own, or
 	// the drain, waits for the peer to take a byte (0 means
@@ -100,6 +100,15 @@ const (
 // bigPayload is the payload size from which a frame's payload is written
 // straight from its own buffer (writev) instead of being copied.
 const bigPayload = 64 << 10
+
+// smallChunk is the size of the buffers that a long queue of small frames
+// is kept in: a buffer at least half full that the next frame would make
+// grow is queued as it is, and a new one started. frameSlack is what a
+// frame adds to its payload, as far as it matters here.
+const (
+	smallChunk = 256 << 10
+	frameSlack = 256
+)
 
 // CorkLimit bounds the bytes held back by Cork.
 const CorkLimit = 256 << 10
@@ -148,7 +157,7 @@ func (w *FrameWriter) Write(ctx context.Context, p Packet) error {
 // big one, or when Write fails).
 func (w *FrameWriter) WritePooled(ctx context.Context, p Packet, release Releaser, mode WriteMode) error {
 	w.mu.Lock()
-	for w.failed == nil && w.writing && w.queued > w.cfg.MaxQueued {
+	for w.failed == nil && w.writing && w.queued+w.inWrite > w.cfg.MaxQueued {
 		if err := w.waitSpace(ctx); err != nil {
 			w.mu.Unlock()
 			releaseOne(release)
@@ -160,6 +169,12 @@ func (w *FrameWriter) WritePooled(ctx context.Context, p Packet, release Release
 		w.mu.Unlock()
 		releaseOne(release)
 		return err
+	}
+	if len(w.small) >= smallChunk/2 && len(w.small)+len(Payload(p))+frameSlack > cap(w.small) {
+		// A long queue of small frames is kept in chunks: one buffer
+		// grown by append would reach twice the queue and copy it.
+		w.wq = append(w.wq, w.small)
+		w.small = make([]byte, 0, smallChunk)
 	}
 	n := len(w.small)
 	var err error

@@ -203,10 +203,9 @@ func TestFrameWriterFailWakesWaiters(t *testing.T) {
 	w := NewFrameWriter(a, FrameWriterConfig{MaxQueued: 1})
 	blocked := make(chan error, 1)
 	go func() { blocked <- w.Write(context.Background(), apply(1, "blocks")) }()
-	waitWriting(w)
-	_ = w.Write(context.Background(), apply(2, "queued")) // over the bound now
+	waitWriting(w) // the frame being written is over the bound
 	waiting := make(chan error, 1)
-	go func() { waiting <- w.Write(context.Background(), apply(3, "waits")) }()
+	go func() { waiting <- w.Write(context.Background(), apply(2, "waits")) }()
 	cause := errcode.New(errcode.ConnClosed, "closed by the test")
 	w.Fail(cause)
 	if err := <-waiting; err != cause {

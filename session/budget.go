@@ -7,21 +7,34 @@ import (
 	"github.com/nexus-interop/nexus-go/errcode"
 )
 
-// The memory budget: what the peer makes this side hold is the frames of
-// its calls being served (bounded by Config.MaxHeld: the reader reads no
-// frame while they reach it) and what the writer holds (bounded by
-// Config.MaxBuffered: senders wait).
+// The memory budget: what the peer makes this side hold is its calls
+// being served, from the frame's decoding until the reply is queued
+// (bounded by Config.MaxHeld: the reader reads no frame while they reach
+// it), and what the writer holds (bounded by Config.MaxBuffered: senders
+// wait).
 
 // DefaultMaxHeld is Config.MaxHeld's default.
 const DefaultMaxHeld = 32 << 20
 
-// Held returns the bytes the session holds for its peer: the frames of
-// the peer's calls being served and the bytes queued or being written.
+// callOverhead is what a call being served costs besides its bytes: the
+// stack of the goroutine that runs it (8 KiB to start) and its records.
+const callOverhead = 9 << 10
+
+// callCost is what a call whose frame has n bytes counts against MaxHeld
+// until it has run: its decoded arguments, estimated at twice the frame
+// (Go values of small JSON items are bigger than their text), and
+// callOverhead. The encoded reply is counted on top once it exists (see
+// runTaskCork).
+func callCost(n int) int { return 2*n + callOverhead }
+
+// Held returns the bytes the session holds for its peer: the cost of the
+// peer's calls being served (see Config.MaxHeld) and the bytes queued or
+// being written.
 func (c *Conn) Held() int { return int(c.held.Load()) + c.fw.Buffered() }
 
 func (c *Conn) overBudget() bool { return int(c.held.Load()) >= c.cfg.MaxHeld }
 
-// release returns the bytes of a served call's frame to the budget.
+// release returns the bytes a served call counted to the budget.
 func (c *Conn) release(n int) {
 	c.held.Add(-int64(n))
 	if c.budgetWait.Load() {

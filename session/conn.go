@@ -89,14 +89,16 @@ type Config struct {
 	// their context ends) while more is queued. 0 means
 	// protocol.DefaultMaxQueued (32 MiB).
 	MaxBuffered int
-	// MaxHeld bounds the bytes of the peer's calls being served (their
-	// frames, which their decoded arguments are proportional to): the
-	// reader reads no frame while they reach it, and a peer that keeps the
-	// session there for WriteStallTimeout is disconnected with
-	// E_CONN_CLOSED. What a session holds for its peer is so at most
-	// MaxBuffered + MaxHeld + one frame. Our own requests do not count,
-	// so two peers that both send a lot cannot stop each other's readers.
-	// 0 means 32 MiB.
+	// MaxHeld bounds what the peer's calls being served cost, from the
+	// decoding of their frame until their reply is queued: each counts
+	// twice its frame (an estimate of its decoded arguments), 9 KiB for
+	// the goroutine that runs it, and its encoded reply while that waits
+	// for queue space. The reader reads no frame while they reach it, and
+	// a peer that keeps the session there for WriteStallTimeout is
+	// disconnected with E_CONN_CLOSED. What a session holds for its peer
+	// is so about MaxBuffered + MaxHeld + one frame. Our own requests do
+	// not count, so two peers that both send a lot cannot stop each
+	// other's readers. 0 means 32 MiB.
 	MaxHeld int
 	// WriteStallTimeout bounds how long a write may make no progress when
 	// no caller waits for it with a context of its own: a reply or a
@@ -166,7 +168,7 @@ type Conn struct {
 	inflight       atomic.Int64  // calls being served
 	waiting        atomic.Int64  // our requests waiting for their reply
 	// the memory budget (see Config.MaxBuffered and budget.go)
-	held       atomic.Int64  // bytes of the frames of calls being served
+	held       atomic.Int64  // what the calls being served cost (see callCost)
 	frameLen   int           // the size of the frame being dispatched (reader only)
 	budgetWait atomic.Bool   // the reader waits for held bytes to drop
 	budgetWake chan struct{} // a call finished while the reader waited
@@ -179,7 +181,7 @@ type task struct {
 	id     protocol.ID
 	target Invoker
 	call   *Call
-	size   int // the bytes of its frame, held until it has run
+	size   int // what it counts against MaxHeld (callCost), until it has run
 }
 
 // workerIdle is how long a session's idle workers are kept after its last

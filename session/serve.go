@@ -59,7 +59,7 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.
 		c.replyErr(id, err)
 		return nil
 	}
-	tk := task{id: id, target: target, call: call, size: c.frameLen}
+	tk := task{id: id, target: target, call: call, size: callCost(c.frameLen)}
 	c.inflight.Add(1) // counted from now: runTask takes it off
 	c.held.Add(int64(tk.size))
 	if c.inlineAllowed() {
@@ -124,7 +124,7 @@ func (c *Conn) runTask(t task) { c.runTaskCork(t, false, nil) }
 // (user code) has returned, before the result is encoded.
 func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 	defer c.inflight.Add(-1)
-	defer c.release(t.size)
+	defer func() { c.release(t.size) }() // t.size grows by the reply below
 	id, call := t.id, t.call
 	var res any
 	var err error
@@ -149,6 +149,8 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 		c.replyErr(id, err)
 		return
 	}
+	t.size += len(raw) // held until queued: the wait for queue space may be long
+	c.held.Add(int64(len(raw)))
 	_ = c.enqueue(context.Background(), &protocol.ResPacket{ID: id, Result: raw}, release, cork)
 }
 
