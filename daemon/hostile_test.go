@@ -32,6 +32,7 @@ import (
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
+	"github.com/tidwall/gjson"
 )
 
 const (
@@ -723,9 +724,9 @@ func TestHostilePackets(t *testing.T) {
 		{"id zero", `[3,0,null,["calc","add"],[1,2]]`, "RES 0 3"},
 		{"id 1e300", `[3,1e300,null,["calc","add"],[1,2]]`, "RES 1e+300 3"},
 		{"id 2^53+1", `[3,9007199254740993,null,["calc","add"],[1,2]]`, "RES 9007199254740992 3"},
-		// A null id is a notification: the call runs, nothing is sent (a
-		// JS daemon echoes the id: [5,null,3]).
-		{"id null", `[3,null,null,["calc","add"],[1,2]]`, ignored},
+		// A null id is answered with a null id, as a JS daemon does.
+		{"id null", `[3,null,null,["calc","add"],[1,2]]`, "RES null 3"},
+		{"id null, failing call", `[3,null,null,["calc","nosuch"],[]]`, "ERR null E_TARGET_NOT_CALLABLE"},
 		{"id object", `[3,{"n":1},null,["calc","add"],[1,2]]`, closed},
 		{"id array", `[3,[1],null,["calc","add"],[1,2]]`, closed},
 		{"id true", `[3,true,null,["calc","add"],[1,2]]`, closed},
@@ -999,21 +1000,16 @@ func TestHostileHandshakeOrder(t *testing.T) {
 	})
 	t.Run("READY with a wrong id", func(t *testing.T) {
 		t.Parallel()
-		// PROTOCOL.md (Handshake): only a READY with the REQ's id counts,
-		// so a JS daemon stays in the handshake and drops the sentinel.
-		// The Go daemon takes any READY (ServerHandshake does not compare
-		// ids) and answers the sentinel. Recorded as observed: a
-		// deviation, reported with the other findings.
+		// Only a READY with the REQ's id counts (PROTOCOL.md, Handshake):
+		// like a JS daemon, the Go daemon stays in the handshake, drops
+		// the call behind the wrong READY, and serves after the right one.
 		h := hostileDial(t, d)
 		h.frames(hostileReq)
 		expectAck(t, h)
-		h.frames(`[14,2,["provider-catalog-v1"],[]]`)
-		o := h.outcome()
-		t.Logf("after READY id 2: %s", o)
-		if o.closed || len(o.replies) != 0 {
-			t.Errorf("got %s", o)
+		h.frames(`[14,2,["provider-catalog-v1"],[]]`, `[14,"1",["provider-catalog-v1"],[]]`, `[3,1,null,["calc","add"],[1,2]]`, hostileReady)
+		if o := h.outcome(); o.closed || len(o.replies) != 0 {
+			t.Errorf("got %s, want nothing for the call before the right READY", o)
 		}
-		hostileServed(t, d, "")
 	})
 }
 
@@ -1069,16 +1065,24 @@ func TestHostileForeignResources(t *testing.T) {
 		}
 	}
 	// The long form names the service the caller thinks made the
-	// resource. Core 1.2.0 refuses a wrong one with
-	// E_INVOCATION_SERVICE_MISMATCH (its authorize()); the Go daemon
-	// ignores the name and serves the call (judging it, for policy, as a
-	// call to the service that really made the resource). Recorded as
-	// observed: a deviation, reported with the other findings.
-	a.frames(`[3,3,`+q(obj)+`,["add"],"probe",[1,2]]`, `[3,4,`+q(obj)+`,["add"],"calc",[1,2]]`)
-	for _, want := range []string{"RES 3 3", "RES 4 3"} {
-		if got := hostileDescribe(a.next()); got != want {
+	// resource: a wrong one, or null, is refused with
+	// E_INVOCATION_SERVICE_MISMATCH, as core 1.2.0's authorize() does,
+	// after the ownership check (B gets E_RESOURCE_ACCESS_DENIED).
+	a.frames(`[3,3,`+q(obj)+`,["add"],"probe",[1,2]]`, `[3,4,`+q(obj)+`,["add"],"calc",[1,2]]`, `[3,5,`+q(obj)+`,["add"],null,[1,2]]`)
+	for _, want := range []string{"RES 3 3", "ERR 4 E_INVOCATION_SERVICE_MISMATCH", "ERR 5 E_INVOCATION_SERVICE_MISMATCH"} {
+		p := a.next()
+		if got := hostileDescribe(p); got != want {
 			t.Errorf("A's long-form call: got %s, want %s", got, want)
+		} else if e, ok := p.(*protocol.ErrPacket); ok && e.ID == protocol.NumID(4) {
+			wantCtx := `{"resourceId":` + q(obj) + `,"expectedServiceName":"probe","receivedServiceName":"calc"}`
+			if ctx := gjson.GetBytes(e.Error, "context").Raw; ctx != wantCtx || gjson.GetBytes(e.Error, "name").String() != "MessageResourceError" {
+				t.Errorf("the mismatch error: %s, want name MessageResourceError and context %s", e.Error, wantCtx)
+			}
 		}
+	}
+	b.frames(`[3,6,` + q(obj) + `,["add"],"probe",[1,2]]`)
+	if code := hostileErrCode(t, b.next(), protocol.NumID(6)); code != string(errcode.ResourceAccessDenied) {
+		t.Errorf("B's long-form call on A's resource: %s", code)
 	}
 	// Unknown ids, for both.
 	for _, h := range []*hostileConn{a, b} {

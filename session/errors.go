@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -47,6 +48,27 @@ func ToRemoteError(err error) *protocol.RemoteError {
 // and name), with a message JS would not send but a user can read.
 func coreError(code errcode.Code, name, msg string) error {
 	return &protocol.RemoteError{Name: name, Code: string(code), Message: msg}
+}
+
+// resourceService is the service name core expects in the long form of a
+// call on a local resource: the service it came from, or "resource:<id>".
+func resourceService(id, service string) string {
+	if service == "" {
+		return "resource:" + id
+	}
+	return service
+}
+
+// mismatchError is core's answer to a long-form call on a resource whose
+// invocationServiceName (null, "" here, never matches) is not want.
+func mismatchError(t protocol.Callee, want string) error {
+	var got any
+	if t.InvocationService != "" {
+		got = t.InvocationService
+	}
+	return &protocol.RemoteError{Name: "MessageResourceError", Code: string(errcode.InvocationServiceMismatch),
+		Message: "Resource invocation service mismatch for resource " + strconv.Quote(t.ResourceID) + ".",
+		Context: protocol.NewObject("resourceId", t.ResourceID, "expectedServiceName", want, "receivedServiceName", got)}
 }
 
 // ResourceError is an error about the callee of call in the shape core

@@ -180,7 +180,8 @@ type Accept func(peer *Peer) *protocol.RemoteError
 // without provider-catalog-v1 exactly as a JS 1.2.0 daemon does
 // ([12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]), asks accept,
 // sends ACK with the daemon's metadata and catalog, and waits for READY.
-// Calls that arrive before READY are dropped, as JS drops them. ctx bounds
+// Calls, and READY packets with another id, that arrive before READY are
+// dropped, as JS drops them. ctx bounds
 // it as it bounds ClientHandshake.
 func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (_ *Peer, err error) {
 	defer bound(ctx, rw)(&err)
@@ -231,7 +232,9 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		if err != nil {
 			return nil, err
 		}
-		if r, ok := p.(*protocol.HandshakeReadyPacket); ok {
+		// A READY for another id is dropped like a call: a JS daemon
+		// waits for the one that answers its ACK.
+		if r, ok := p.(*protocol.HandshakeReadyPacket); ok && r.ID == req.ID {
 			peer.Providers = r.Providers
 			return peer, nil
 		}

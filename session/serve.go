@@ -38,6 +38,12 @@ func (c *Conn) serve(id protocol.ID, op Op, t protocol.Callee, payload protocol.
 			return nil
 		}
 		target, call.Service = res.target, res.service
+		if t.Long {
+			if want := resourceService(t.ResourceID, res.service); t.InvocationService != want {
+				c.replyErr(id, mismatchError(t, want))
+				return nil
+			}
+		}
 	}
 
 	var err error
@@ -137,9 +143,6 @@ func (c *Conn) runTaskCork(t task, cork bool, afterHandler func()) {
 	if afterHandler != nil {
 		afterHandler()
 	}
-	if id.IsNull() {
-		return // a notification-style call expects no reply
-	}
 	if err != nil {
 		c.replyErr(id, err)
 		return
@@ -175,12 +178,10 @@ func panicString(r any) string {
 	return "unknown panic"
 }
 
-// replyErr sends an ERR for id (nothing for a null id). A failure to send
-// it does not end the session (see below), so it reports none.
+// replyErr sends an ERR for id. A failure to send it does not end the
+// session (see below), so it reports none. A call with a null id is
+// answered too, with a null id, as core does.
 func (c *Conn) replyErr(id protocol.ID, err error) {
-	if id.IsNull() {
-		return
-	}
 	b, encErr := protocol.AppendRemoteError(nil, ToRemoteError(err))
 	if encErr != nil {
 		b = []byte(`{"name":"Error","code":"E_UNKNOWN","message":"unserializable error"}`)
