@@ -48,6 +48,19 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// MaxFrameSize bounds frames both ways; 0 means 16 MiB.
 	MaxFrameSize int
+	// MaxHandshakeFrame bounds the frames a client sends before its
+	// handshake is complete (REQ, READY: an identity and a list of
+	// tokens), so that a connection that has not identified itself cannot
+	// make the daemon hold a big frame; 0 means 64 KiB. A bigger frame
+	// closes the connection.
+	MaxHandshakeFrame int
+	// MaxPending bounds the connections in pre-auth or handshake: with
+	// MaxPending of them, the daemon accepts no more until one finishes
+	// (new ones wait in the socket's backlog). With MaxHandshakeFrame it
+	// bounds what connections that have not identified themselves can
+	// make the daemon hold; AuthTimeout and HandshakeTimeout bound how
+	// long they hold it. 0 means 256.
+	MaxPending int
 	// MaxInFlight bounds the calls one connection may have running; 0 means
 	// 1024.
 	MaxInFlight int
@@ -77,6 +90,12 @@ type Options struct {
 
 // DefaultConnBudget is Options.ConnBudget's default.
 const DefaultConnBudget = 32 << 20
+
+// Defaults of Options.MaxHandshakeFrame and Options.MaxPending.
+const (
+	DefaultMaxHandshakeFrame = 64 << 10
+	DefaultMaxPending        = 256
+)
 
 // DefaultShutdownTimeout is Serve's drain time when
 // Options.ShutdownTimeout is 0.
@@ -143,6 +162,7 @@ type Daemon struct {
 	ln       *net.UnixListener
 	conns    map[*Conn]struct{}
 	pending  map[net.Conn]struct{} // connections still in pre-auth or handshake
+	slots    chan struct{}         // one per pending connection, MaxPending in all
 	closed   bool
 	done     chan struct{}  // closed by Close
 	wg       sync.WaitGroup // accept loop and connection setup goroutines
@@ -155,6 +175,9 @@ func New(opts *Options) (*Daemon, error) {
 		return nil, errcode.New(errcode.IPCAddressInvalid, "Target does not identify a node-ipc daemon: AppID is required")
 	}
 	o := *opts
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
 	if o.Instance == "" {
 		o.Instance = compat.DefaultInstance
 	}
@@ -180,7 +203,7 @@ func New(opts *Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, group: session.NewGroup(), done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}}, nil
+	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, group: session.NewGroup(), done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}, slots: make(chan struct{}, o.MaxPending)}, nil
 }
 
 // Path returns the socket path.
@@ -223,8 +246,16 @@ func (d *Daemon) acceptLoop(ln *net.UnixListener) {
 	defer d.wg.Done()
 	var backoff time.Duration
 	for {
+		// A slot for the connection's setup, released when it ends: with
+		// MaxPending connections pending, the next waits in the backlog.
+		select {
+		case d.slots <- struct{}{}:
+		case <-d.done:
+			return
+		}
 		nc, err := ln.AcceptUnix()
 		if err != nil {
+			<-d.slots
 			d.mu.Lock()
 			closed := d.closed
 			d.mu.Unlock()
@@ -242,6 +273,7 @@ func (d *Daemon) acceptLoop(ln *net.UnixListener) {
 		if d.closed {
 			d.mu.Unlock()
 			nc.Close()
+			<-d.slots
 			return
 		}
 		d.pending[nc] = struct{}{}
@@ -260,6 +292,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		d.mu.Lock()
 		delete(d.pending, nc)
 		d.mu.Unlock()
+		<-d.slots
 		if !ok {
 			nc.Close()
 		}
@@ -294,7 +327,15 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		hs = DefaultHandshakeTimeout
 	}
 	nc.SetDeadline(time.Now().Add(hs))
-	fr := protocol.NewFrameReader(br, d.opts.MaxFrameSize)
+	maxHandshake := d.opts.MaxHandshakeFrame
+	if maxHandshake <= 0 {
+		maxHandshake = DefaultMaxHandshakeFrame
+	}
+	maxFrame := d.opts.MaxFrameSize
+	if maxFrame <= 0 {
+		maxFrame = protocol.DefaultMaxFrameSize
+	}
+	fr := protocol.NewFrameReader(br, min(maxHandshake, maxFrame))
 	d.mu.Lock()
 	providers := slices.Clone(d.order)
 	d.mu.Unlock()
@@ -317,6 +358,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
+	fr.SetMax(maxFrame)
 	c.peer = peer
 
 	d.mu.Lock()

@@ -165,6 +165,14 @@ func (h *hostileConn) handshake() {
 	h.frames(hostileReady)
 }
 
+// expectAck reads the next packet, which must be the ACK.
+func (h *hostileConn) expectAck() {
+	h.t.Helper()
+	if p := h.next(); p.Type() != protocol.TypeHandshakeAck {
+		h.t.Fatalf("got %s, want the ACK", hostileDescribe(p))
+	}
+}
+
 // next reads the next packet; the connection must not close.
 func (h *hostileConn) next() protocol.Packet {
 	h.t.Helper()
@@ -482,6 +490,8 @@ func TestHostileFrameLengths(t *testing.T) {
 		send    func(h *hostileConn)
 	}{
 		{"16 MiB + 1 before the handshake", d, false, func(h *hostileConn) { h.header(protocol.DefaultMaxFrameSize + 1) }},
+		{"16 MiB before the handshake", d, false, func(h *hostileConn) { h.header(protocol.DefaultMaxFrameSize) }},
+		{"64 KiB + 1 before the handshake", d, false, func(h *hostileConn) { h.header(daemon.DefaultMaxHandshakeFrame + 1) }},
 		{"16 MiB + 1 in a session", d, true, func(h *hostileConn) { h.header(protocol.DefaultMaxFrameSize + 1) }},
 		{"16 MiB + 1 with a body behind it", d, true, func(h *hostileConn) {
 			h.header(protocol.DefaultMaxFrameSize + 1)
@@ -518,8 +528,13 @@ func TestHostileFrameLengths(t *testing.T) {
 			if i%2 == 1 {
 				h.handshake()
 			}
-			h.header(protocol.DefaultMaxFrameSize)
-			h.write(make([]byte, 100<<10))
+			if i%2 == 1 {
+				h.header(protocol.DefaultMaxFrameSize)
+				h.write(make([]byte, 100<<10))
+			} else {
+				h.header(daemon.DefaultMaxHandshakeFrame)
+				h.write(make([]byte, 32<<10))
+			}
 			conns = append(conns, h)
 		}
 		for _, h := range conns {
@@ -562,16 +577,17 @@ func hostileHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// 2. Twenty connections that each declare a 16 MiB frame and send nothing
+// 2. Twenty connections that each declare the biggest frame they may
+// send (64 KiB before the handshake, 16 MiB in a session) and send nothing
 // more cost the daemon a small buffer each, not the frame. Not parallel:
 // it measures the process's heap.
 func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 	const n = 20
 	d := hostileDaemon(t, daemon.Options{})
 	for _, session := range []bool{false, true} {
-		name := "before the handshake"
+		name, declared := "before the handshake", daemon.DefaultMaxHandshakeFrame
 		if session {
-			name = "in a session"
+			name, declared = "in a session", protocol.DefaultMaxFrameSize
 		}
 		t.Run(name, func(t *testing.T) {
 			g0 := runtime.NumGoroutine()
@@ -582,14 +598,14 @@ func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 				if session {
 					h.handshake()
 				}
-				h.header(protocol.DefaultMaxFrameSize)
+				h.header(uint32(declared))
 				conns[i] = h
 			}
 			for _, h := range conns {
 				h.drained() // the daemon read the header and waits for the body
 			}
 			grown := int64(hostileHeap()) - int64(before)
-			t.Logf("%d connections declaring 16 MiB each: heap +%.2f MiB (%.0f KiB per connection)", n, float64(grown)/(1<<20), float64(grown)/n/1024)
+			t.Logf("%d connections declaring %d KiB each: heap +%.2f MiB (%.0f KiB per connection)", n, declared>>10, float64(grown)/(1<<20), float64(grown)/n/1024)
 			if grown > 20<<20 {
 				t.Errorf("heap grew by %.1f MiB for %d declared frames, want far below %d MiB", float64(grown)/(1<<20), n, n*16)
 			}
@@ -601,36 +617,89 @@ func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 			hostilePoll(t, "the daemon's goroutines for them return", func() bool { return runtime.NumGoroutine() <= g0+2 })
 		})
 	}
-	for _, session := range []bool{false, true} {
-		name := "a quarter of the body sent before the handshake"
-		if session {
-			name = "a quarter of the body sent in a session"
+	t.Run("a quarter of the body sent in a session", func(t *testing.T) {
+		// Memory follows the bytes that arrived: FrameReader collects a
+		// big frame in 64 KiB chunks until a quarter of it is in, then
+		// allocates it whole and returns the chunks: four times what
+		// arrived, plus a chunk. 128 KiB more than a quarter are sent, so
+		// that the switch (when both are live for a moment) is over once
+		// the daemon has read everything.
+		const sent = protocol.DefaultMaxFrameSize/4 + 128<<10
+		g0 := runtime.NumGoroutine()
+		before := hostileHeap()
+		h := hostileSession(t, d)
+		h.header(protocol.DefaultMaxFrameSize)
+		h.write(make([]byte, sent))
+		h.drained()
+		grown := int64(hostileHeap()) - int64(before)
+		t.Logf("one connection, 16 MiB declared, %.2f MiB sent: heap +%.2f MiB", float64(sent)/(1<<20), float64(grown)/(1<<20))
+		if grown > 4*sent+1<<20 {
+			t.Errorf("heap grew by %.1f MiB for %.1f MiB received", float64(grown)/(1<<20), float64(sent)/(1<<20))
 		}
-		t.Run(name, func(t *testing.T) {
-			// Memory follows the bytes that arrived: FrameReader collects
-			// a big frame in 64 KiB chunks until a quarter of it is in,
-			// then allocates it whole (and keeps the chunks until the
-			// frame is complete).
-			const sent = protocol.DefaultMaxFrameSize/4 + 1
-			g0 := runtime.NumGoroutine()
-			before := hostileHeap()
-			h := hostileDial(t, d)
-			if session {
-				h.handshake()
-			}
-			h.header(protocol.DefaultMaxFrameSize)
-			h.write(make([]byte, sent))
-			h.drained()
-			grown := int64(hostileHeap()) - int64(before)
-			t.Logf("one connection, 16 MiB declared, %.2f MiB sent: heap +%.2f MiB", float64(sent)/(1<<20), float64(grown)/(1<<20))
-			if grown > 5*sent+2<<20 {
-				t.Errorf("heap grew by %.1f MiB for %.1f MiB received", float64(grown)/(1<<20), float64(sent)/(1<<20))
-			}
-			h.nc.Close()
-			hostileServed(t, d, "")
-			hostilePoll(t, "the daemon's goroutines for it return", func() bool { return runtime.NumGoroutine() <= g0+2 })
-		})
+		h.nc.Close()
+		hostileServed(t, d, "")
+		hostilePoll(t, "the daemon's goroutines for it return", func() bool { return runtime.NumGoroutine() <= g0+2 })
+	})
+}
+
+// 2b. Connections that have not finished their handshake are bounded in
+// number (MaxPending): beyond it the daemon accepts no more, so a normal
+// client waits until one of them goes, then is served.
+func TestHostilePendingConnectionsAreBounded(t *testing.T) {
+	t.Parallel()
+	const limit = 4
+	d := hostileDaemon(t, daemon.Options{MaxPending: limit})
+	var silent []*hostileConn
+	for range limit {
+		h := hostileDial(t, d)
+		h.write([]byte{0, 0}) // half a header: the daemon reads it and waits
+		h.drained()
+		silent = append(silent, h)
 	}
+	// The next connection is not accepted: its REQ gets no ACK while the
+	// others stay (the kernel queues it; connect succeeds).
+	late := hostileDial(t, d)
+	late.frames(hostileReq)
+	late.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if b, err := late.fr.ReadFrame(); err == nil {
+		t.Fatalf("a connection beyond MaxPending was answered: %s", b)
+	}
+	// One pending connection goes: the late one is served.
+	silent[0].nc.Close()
+	late.nc.SetReadDeadline(time.Now().Add(hostileDeadline))
+	late.expectAck()
+	late.frames(hostileReady)
+	if o := late.outcome(); o.closed || len(o.replies) != 0 {
+		t.Fatalf("the late connection: %s", o)
+	}
+	for _, h := range silent[1:] {
+		h.nc.Close()
+	}
+	hostileServed(t, d, "")
+}
+
+// 2c. Before its handshake ends a connection may send frames of at most
+// MaxHandshakeFrame: a REQ just below it is answered.
+func TestHostileHandshakeFrameLimit(t *testing.T) {
+	t.Parallel()
+	d := hostileDaemon(t, daemon.Options{MaxHandshakeFrame: 4096})
+	fill := func(n int) string {
+		req := `[10,1,{"context":"node-ipc-client","appId":"hostile","pid":1,"pad":""},null,["provider-catalog-v1"]]`
+		return strings.Replace(req, `"pad":""`, `"pad":"`+strings.Repeat("p", n-len(req))+`"`, 1)
+	}
+	h := hostileDial(t, d)
+	h.frames(fill(4096))
+	h.expectAck()
+	h.frames(hostileReady)
+	if o := h.outcome(); o.closed || len(o.replies) != 0 {
+		t.Fatalf("after a REQ of 4096 bytes: %s", o)
+	}
+	h = hostileDial(t, d)
+	h.frames(fill(4097))
+	if _, got := h.closed(time.Now()); len(got) != 0 {
+		t.Fatalf("a REQ of 4097 bytes got %q", got)
+	}
+	hostileServed(t, d, "")
 }
 
 // hostileCase is a frame sent in a session and what the daemon must do.
@@ -905,17 +974,11 @@ func TestHostileSetupRaces(t *testing.T) {
 func TestHostileHandshakeOrder(t *testing.T) {
 	t.Parallel()
 	d := hostileDaemon(t, daemon.Options{})
-	expectAck := func(t *testing.T, h *hostileConn) {
-		t.Helper()
-		if p := h.next(); p.Type() != protocol.TypeHandshakeAck {
-			t.Fatalf("got %s, want the ACK", hostileDescribe(p))
-		}
-	}
 	t.Run("a call before the REQ is dropped", func(t *testing.T) {
 		t.Parallel()
 		h := hostileDial(t, d)
 		h.frames(`[3,1,null,["calc","add"],[1,2]]`, hostileReq)
-		expectAck(t, h)
+		h.expectAck()
 		h.frames(hostileReady)
 		if o := h.outcome(); o.closed || len(o.replies) != 0 {
 			t.Errorf("got %s, want nothing for the early call", o)
@@ -926,7 +989,7 @@ func TestHostileHandshakeOrder(t *testing.T) {
 		t.Parallel()
 		h := hostileDial(t, d)
 		h.frames(hostileReq)
-		expectAck(t, h)
+		h.expectAck()
 		h.frames(`[3,1,null,["calc","add"],[1,2]]`, `[1,2,null,["calc","total"]]`, hostileReady)
 		if o := h.outcome(); o.closed || len(o.replies) != 0 {
 			t.Errorf("got %s, want nothing for the early calls", o)
@@ -937,7 +1000,7 @@ func TestHostileHandshakeOrder(t *testing.T) {
 		t.Parallel()
 		h := hostileDial(t, d)
 		h.frames(hostileReq, hostileReady, `[3,1,null,["calc","add"],[1,2]]`)
-		expectAck(t, h)
+		h.expectAck()
 		if got := hostileDescribe(h.next()); got != "RES 1 3" {
 			t.Errorf("got %s", got)
 		}
@@ -946,7 +1009,7 @@ func TestHostileHandshakeOrder(t *testing.T) {
 		t.Parallel()
 		h := hostileDial(t, d)
 		h.frames(hostileReady, hostileReq)
-		expectAck(t, h)
+		h.expectAck()
 		h.frames(hostileReady)
 		if o := h.outcome(); o.closed || len(o.replies) != 0 {
 			t.Errorf("got %s", o)
@@ -1005,7 +1068,7 @@ func TestHostileHandshakeOrder(t *testing.T) {
 		// the call behind the wrong READY, and serves after the right one.
 		h := hostileDial(t, d)
 		h.frames(hostileReq)
-		expectAck(t, h)
+		h.expectAck()
 		h.frames(`[14,2,["provider-catalog-v1"],[]]`, `[14,"1",["provider-catalog-v1"],[]]`, `[3,1,null,["calc","add"],[1,2]]`, hostileReady)
 		if o := h.outcome(); o.closed || len(o.replies) != 0 {
 			t.Errorf("got %s, want nothing for the call before the right READY", o)

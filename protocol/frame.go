@@ -159,6 +159,16 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 	return &FrameReader{r: r, max: max, buf: make([]byte, 32<<10)}
 }
 
+// SetMax changes the maximum body size for the frames read from now on
+// (DefaultMaxFrameSize when max <= 0): a daemon reads the handshake with a
+// small one.
+func (f *FrameReader) SetMax(max int) {
+	if max <= 0 {
+		max = DefaultMaxFrameSize
+	}
+	f.max = max
+}
+
 // Buffered returns the bytes read from the stream but not yet consumed.
 func (f *FrameReader) Buffered() []byte { return f.buf[f.head:f.tail] }
 
@@ -237,9 +247,10 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 		return body, nil
 	}
 	// A large frame: collect it in pooled chunks until a quarter of it has
-	// arrived, then allocate it whole, copy the chunks in and read the rest
-	// straight into it. Memory held is at most four times what has arrived
-	// plus one chunk, and most of a big frame is never copied.
+	// arrived, then allocate it whole, copy the chunks in (returning them
+	// to the pool) and read the rest straight into it. Memory held is at
+	// most four times what has arrived plus one chunk, and most of a big
+	// frame is never copied.
 	chunks := make([][]byte, 0, 4)
 	defer func() {
 		for _, c := range chunks {
@@ -260,10 +271,12 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 			body = make([]byte, 0, size)
 			for _, c := range chunks {
 				body = append(body, c...)
+				putChunk(c)
 			}
 			body = append(body, cur...)
-			chunks = append(chunks, cur)
-			cur = nil
+			putChunk(cur)
+			clear(chunks) // the pool has them now
+			chunks, cur = chunks[:0], nil
 		}
 		if body != nil {
 			if f.head < f.tail {
