@@ -86,6 +86,13 @@ type Options struct {
 	// ShutdownTimeout is how long Serve lets calls in flight finish once its
 	// context ends, before it closes them; 0 means 5 s.
 	ShutdownTimeout time.Duration
+	// KeepMemory stops the daemon from giving memory back to the OS when
+	// connections leave. By default, a second after connections close,
+	// if the process keeps more than 8 MiB of heap above what it kept
+	// after the last return, the daemon collects and returns the free
+	// memory (debug.FreeOSMemory), at most every 10 s. Set it in a
+	// process that manages its own memory.
+	KeepMemory bool
 }
 
 // DefaultConnBudget is Options.ConnBudget's default.
@@ -164,7 +171,8 @@ type Daemon struct {
 	pending  map[net.Conn]struct{} // connections still in pre-auth or handshake
 	slots    chan struct{}         // one per pending connection, MaxPending in all
 	closed   bool
-	done     chan struct{}  // closed by Close
+	done     chan struct{} // closed by Close
+	mem      memoryReturn
 	wg       sync.WaitGroup // accept loop and connection setup goroutines
 }
 
@@ -237,6 +245,7 @@ func (d *Daemon) Listen() error {
 	d.ln = ln
 	d.wg.Add(1)
 	d.mu.Unlock()
+	d.mem.start()
 	go d.acceptLoop(ln)
 	d.log.Info("listening", "socket", d.path, "appId", d.opts.AppID, "instance", d.opts.Instance)
 	return nil
@@ -298,7 +307,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		}
 	}()
 	c := &Conn{d: d, observed: session.Observe(nc, d.path)}
-	br := bufio.NewReaderSize(nc, 4096)
+	var br *bufio.Reader // for the pre-auth line only
 
 	if d.opts.Token != "" {
 		timeout := d.opts.AuthTimeout
@@ -306,6 +315,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 			timeout = protocol.DefaultAuthTimeout
 		}
 		nc.SetDeadline(time.Now().Add(timeout))
+		br = bufio.NewReaderSize(nc, 4096)
 		line, err := protocol.ReadAuthLine(br, d.opts.MaxAuthLine)
 		if err != nil {
 			d.log.Info("pre-auth failed", "pid", c.observed.PID, "err", err)
@@ -335,7 +345,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	if maxFrame <= 0 {
 		maxFrame = protocol.DefaultMaxFrameSize
 	}
-	fr := protocol.NewFrameReader(br, min(maxHandshake, maxFrame))
+	fr := protocol.NewFrameReaderAfter(nc, br, min(maxHandshake, maxFrame))
 	d.mu.Lock()
 	providers := slices.Clone(d.order)
 	d.mu.Unlock()
@@ -399,15 +409,17 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	}
 	d.log.Info("client connected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated)
 	d.wg.Add(1)
-	go func() {
+	sess.AfterDone(func() {
 		defer d.wg.Done()
-		<-sess.Done()
 		sess.Close()
 		d.mu.Lock()
 		delete(d.conns, c)
 		d.mu.Unlock()
+		if !d.opts.KeepMemory {
+			d.mem.closed()
+		}
 		d.log.Info("client disconnected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID)
-	}()
+	})
 }
 
 func safeBool(f func() bool) (ok bool) {
@@ -554,6 +566,7 @@ func (d *Daemon) Close() error {
 	}
 	d.wg.Wait()
 	d.group.Wait()
+	d.mem.stop()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}

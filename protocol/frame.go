@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -141,14 +142,27 @@ func putChunk(b []byte) {
 // any chunking of the stream (one byte at a time or many frames per read)
 // in time linear in the bytes received, and allocates a declared length only
 // as its bytes arrive, so a peer that announces 16 MiB and sends nothing
-// costs 64 KiB. It is not safe for concurrent use.
+// costs 64 KiB. Its read buffer follows the traffic: 4 KiB for a
+// connection that sends a frame at a time, up to 32 KiB for one whose
+// reads fill it, and back when they stop. It is not safe for concurrent
+// use.
 type FrameReader struct {
-	r    io.Reader
-	max  int
-	buf  []byte // read buffer
-	head int    // start of unconsumed data in buf
-	tail int    // end of data in buf
+	r     io.Reader
+	max   int
+	buf   []byte // read buffer
+	head  int    // start of unconsumed data in buf
+	tail  int    // end of data in buf
+	grow  bool   // a read filled buf, or a frame did not fit in it
+	small int    // reads in a row that used at most a quarter of buf
 }
+
+// Sizes of FrameReader's read buffer, and the reads in a row that use at
+// most a quarter of it after which it shrinks.
+const (
+	minReadBuf  = 4 << 10
+	maxReadBuf  = 32 << 10
+	shrinkAfter = 16
+)
 
 // NewFrameReader returns a reader of frames from r with the given maximum
 // body size (DefaultMaxFrameSize when max <= 0).
@@ -156,7 +170,44 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 	if max <= 0 {
 		max = DefaultMaxFrameSize
 	}
-	return &FrameReader{r: r, max: max, buf: make([]byte, 32<<10)}
+	return &FrameReader{r: r, max: max, buf: make([]byte, minReadBuf)}
+}
+
+// NewFrameReaderAfter returns a reader of frames from r that starts with
+// the bytes br (which read from r, for a pre-auth line) has buffered: the
+// frames that followed the line in the same read. br may be nil.
+func NewFrameReaderAfter(r io.Reader, br *bufio.Reader, max int) *FrameReader {
+	f := NewFrameReader(r, max)
+	if br != nil && br.Buffered() > 0 {
+		b, _ := br.Peek(br.Buffered())
+		f.Prepend(b)
+	}
+	return f
+}
+
+// resize grows or shrinks the empty read buffer as the last reads asked.
+func (f *FrameReader) resize() {
+	switch {
+	case f.grow && len(f.buf) < maxReadBuf:
+		f.buf = make([]byte, 2*len(f.buf))
+	case f.small >= shrinkAfter && len(f.buf) > minReadBuf:
+		f.buf = make([]byte, len(f.buf)/2)
+	default:
+		return
+	}
+	f.head, f.tail, f.grow, f.small = 0, 0, false, 0
+}
+
+// sized records how much of buf a read of n bytes used.
+func (f *FrameReader) sized(n, space int) {
+	switch {
+	case n == space:
+		f.grow, f.small = true, 0
+	case n <= len(f.buf)/4:
+		f.small++
+	default:
+		f.small = 0
+	}
 }
 
 // SetMax changes the maximum body size for the frames read from now on
@@ -200,17 +251,20 @@ func (f *FrameReader) Prepend(b []byte) {
 // fill reads more data into buf; it returns the error of the underlying
 // reader, if any, after data.
 func (f *FrameReader) fill() error {
-	if f.head > 0 && f.head == f.tail {
+	if f.head == f.tail {
 		f.head, f.tail = 0, 0
+		f.resize() // nothing to move: the moment to change its size
 	}
 	if f.tail == len(f.buf) {
 		n := copy(f.buf, f.buf[f.head:f.tail])
 		f.head, f.tail = 0, n
 	}
 	for i := 0; i < 100; i++ {
+		space := len(f.buf) - f.tail
 		n, err := f.r.Read(f.buf[f.tail:])
 		f.tail += n
 		if n > 0 {
+			f.sized(n, space)
 			return nil
 		}
 		if err != nil {
@@ -240,6 +294,9 @@ func (f *FrameReader) ReadFrame() ([]byte, error) {
 	}
 	f.head += FrameHeaderSize
 	size := int(n)
+	if size+FrameHeaderSize > len(f.buf) && size < maxReadBuf {
+		f.grow = true // it would have arrived in one read
+	}
 	if avail := f.tail - f.head; avail >= size {
 		body := make([]byte, size)
 		copy(body, f.buf[f.head:])

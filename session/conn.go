@@ -239,6 +239,11 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 // Done is closed when the session has ended.
 func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
 
+// AfterDone runs f in a goroutine of its own once the session has ended
+// (at once if it has). No goroutine waits meanwhile, so a daemon with many
+// sessions does not pay a stack per session for it.
+func (c *Conn) AfterDone(f func()) { context.AfterFunc(c.ctx, f) }
+
 // Err returns why the session ended (an E_CONN_CLOSED error), or nil while
 // it is open.
 func (c *Conn) Err() error {
