@@ -74,6 +74,13 @@ type Options struct {
 	// MaxInFlight bounds the callbacks the daemon may run at once here;
 	// 0 means 1024.
 	MaxInFlight int
+	// StallTimeout is how long the session waits for the daemon to take
+	// bytes it writes when no caller waits with a context of its own (a
+	// callback's reply, a RELEASE, the rest of a call's frame after its
+	// context ended), and how long the daemon may keep the session at its
+	// memory budget; then the session ends with E_CONN_CLOSED. 0 means
+	// 10 s.
+	StallTimeout time.Duration
 }
 
 // ResolvePath returns the socket path Dial would use for target: the
@@ -119,7 +126,8 @@ type Client struct {
 
 	mu        sync.Mutex
 	providers []string
-	changed   chan struct{} // closed and replaced when providers change
+	provided  map[string]bool // the tokens in providers: a daemon may announce millions
+	changed   chan struct{}   // closed and replaced when providers change
 }
 
 // Dial connects to the daemon for target, runs pre-auth when opts.Token is
@@ -179,13 +187,14 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 	defer stop()
 
 	observed := session.Observe(nc, path)
-	br := bufio.NewReaderSize(nc, 4096)
+	var br *bufio.Reader // for the pre-auth line only
 	if opts.Token != "" {
 		timeout := opts.AuthTimeout
 		if timeout <= 0 {
 			timeout = protocol.DefaultAuthTimeout
 		}
 		nc.SetDeadline(time.Now().Add(timeout))
+		br = bufio.NewReaderSize(nc, 4096)
 		if _, err := nc.Write(protocol.AppendAuthRequest(nil, opts.Token)); err != nil {
 			return nil, errcode.Wrap(errcode.IPCAuthFailed, "IPC authentication failed", err)
 		}
@@ -222,7 +231,7 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		deadline = d
 	}
 	nc.SetDeadline(deadline)
-	fr := protocol.NewFrameReader(br, opts.MaxFrameSize)
+	fr := protocol.NewFrameReaderAfter(nc, br, opts.MaxFrameSize)
 	appID := opts.AppID
 	if appID == "" {
 		appID = filepath.Base(os.Args[0])
@@ -246,12 +255,16 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
-	c := &Client{target: target, peer: peer, observed: observed, providers: slices.Clone(peer.Providers), changed: make(chan struct{})}
+	c := &Client{target: target, peer: peer, observed: observed, providers: slices.Clone(peer.Providers), provided: map[string]bool{}, changed: make(chan struct{})}
+	for _, p := range peer.Providers {
+		c.provided[p] = true
+	}
 	c.conn = session.New(nc, fr, session.Config{
-		Bind:         bind.Resource,
-		MaxFrameSize: opts.MaxFrameSize,
-		MaxInFlight:  opts.MaxInFlight,
-		OnProviders:  c.addProviders,
+		Bind:              bind.Resource,
+		MaxFrameSize:      opts.MaxFrameSize,
+		MaxInFlight:       opts.MaxInFlight,
+		WriteStallTimeout: opts.StallTimeout,
+		OnProviders:       c.addProviders,
 	})
 	return c, nil
 }
@@ -260,7 +273,8 @@ func (c *Client) addProviders(ps []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range ps {
-		if !slices.Contains(c.providers, p) {
+		if !c.provided[p] {
+			c.provided[p] = true
 			c.providers = append(c.providers, p)
 		}
 	}
@@ -292,7 +306,7 @@ func (c *Client) Providers() []string {
 func (c *Client) WaitProvider(ctx context.Context, token string) error {
 	for {
 		c.mu.Lock()
-		has, changed := slices.Contains(c.providers, token), c.changed
+		has, changed := c.provided[token], c.changed
 		c.mu.Unlock()
 		if has {
 			return nil

@@ -176,7 +176,7 @@ func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, e
 				continue
 			}
 			c.mu.Lock()
-			has, ch := slices.Contains(c.providers, token), c.changed
+			has, ch := c.provided[token], c.changed
 			c.mu.Unlock()
 			if has {
 				p.mu.Unlock()

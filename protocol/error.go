@@ -54,13 +54,14 @@ func (e *RemoteError) NexusCode() string {
 	return e.Code
 }
 
-// Is matches an errcode.Code or *errcode.Error with the same code.
+// Is matches an errcode.Code or *errcode.Error with the same code as
+// NexusCode (so an error without a code is E_UNKNOWN here too).
 func (e *RemoteError) Is(target error) bool {
 	switch t := target.(type) {
 	case errcode.Code:
-		return e.Code == string(t)
+		return e.NexusCode() == string(t)
 	case *errcode.Error:
-		return e.Code == string(t.Code)
+		return e.NexusCode() == string(t.Code)
 	}
 	return false
 }
