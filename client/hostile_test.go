@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/internal/memcheck"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/nexus-interop/nexus-go/client"
@@ -353,18 +355,6 @@ func hostileEnded(t *testing.T, c *client.Client, err error, cause errcode.Code)
 	}
 }
 
-// hostileLive is the memory in use after collections: heap objects and
-// goroutine stacks. Two collections empty the sync.Pools (the frame
-// reader's chunks), whose contents would otherwise count before and be
-// reused after.
-func hostileLive() int64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc + ms.StackInuse)
-}
-
 // hostileSampler records, while it runs, the peak of the memory in use
 // in two ways: the heap objects the last collection found live, plus
 // stacks (what the process holds: the bound the tests check), and all heap
@@ -534,10 +524,10 @@ func TestHostileReplyMemory(t *testing.T) {
 				errc <- err
 			}()
 			hostileRecv(t, fake, ready)
-			base := hostileLive()
+			base := memcheck.Live()
 			sendNow()
 			hostileRecv(t, fake, sentAll)
-			grown := hostileLive() - base
+			grown := memcheck.Live() - base
 			finishNow()
 			t.Logf("heap +%s with %d KiB of a 16 MiB frame received", hostileMiB(grown), sent>>10)
 			// The frame reader holds what arrived in 64 KiB chunks.
@@ -569,7 +559,7 @@ func TestHostileReplyMemory(t *testing.T) {
 			d.frames(`[5,` + a.ID.String() + `,"second"]`)
 			after <- d.untilClosed()
 		})
-		base := hostileLive()
+		base := memcheck.Live()
 		sampler := hostileSample()
 		start := time.Now()
 		func() {
@@ -587,7 +577,7 @@ func TestHostileReplyMemory(t *testing.T) {
 		}
 		elapsed := time.Since(start)
 		peak := sampler.end(base)
-		live := hostileLive() - base
+		live := memcheck.Live() - base
 		t.Logf("%d replies of 1 MiB in %s: peak %s, live +%s after", n, hostileMs(elapsed), peak, hostileMiB(live))
 		// Holding the 19 dropped replies would be 19 MiB more.
 		if peak.live > 8<<20 {
@@ -1057,7 +1047,7 @@ func TestHostileCallbackFlood(t *testing.T) {
 				d.fail("then the client sent %v", got)
 			}
 		})
-		base := hostileLive()
+		base := memcheck.Live()
 		sampler := hostileSample()
 		start := time.Now()
 		res, err := hostileCall(c, hostileDeadline, "run", double(&served))
@@ -1093,7 +1083,7 @@ func TestHostileCallbackFlood(t *testing.T) {
 			d.frames(`[5,` + a.ID.String() + `,"done"]`)
 			d.untilClosed()
 		})
-		base := hostileLive()
+		base := memcheck.Live()
 		sampler := hostileSample()
 		start := time.Now()
 		resc := make(chan error, 1)
@@ -1116,7 +1106,7 @@ func TestHostileCallbackFlood(t *testing.T) {
 			close(gate)
 			t.Fatalf("%d callbacks running, want %d", running.Load(), maxInFlight)
 		}
-		held, inflight, blocked := hostileLive()-base, c.Session().InFlight(), running.Load()
+		held, inflight, blocked := memcheck.Live()-base, c.Session().InFlight(), running.Load()
 		select {
 		case <-wrote:
 			t.Errorf("the daemon wrote the whole flood while every callback was blocked: the client read on")
@@ -1171,7 +1161,7 @@ func TestHostileCallbackFlood(t *testing.T) {
 			}
 			out <- outcome{err == nil, got}
 		})
-		base := hostileLive()
+		base := memcheck.Live()
 		sampler := hostileSample()
 		start := time.Now()
 		_, err := hostileCall(c, hostileDeadline, "run", double(&served))

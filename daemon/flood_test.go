@@ -5,11 +5,12 @@ package daemon_test
 import (
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nexus-interop/nexus-go/internal/memcheck"
 
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -34,16 +35,6 @@ func floodCalls(nc net.Conn, calls, size int) error {
 	return nil
 }
 
-// liveMemory is the memory in use after collections: heap objects and
-// goroutine stacks. Two collections, because pooled buffers survive one.
-func liveMemory() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc + m.StackInuse)
-}
-
 // TestHostileFloodWithoutReading: a peer that sends calls whose replies
 // (more than the kernel buffers take) it never reads makes the daemon hold
 // no more than its connection budget; other clients are served meanwhile,
@@ -63,7 +54,7 @@ func TestHostileFloodWithoutReading(t *testing.T) {
 			if err := d.Provide("big", map[string]any{"echo": func(s string) string { return s }}); err != nil {
 				t.Fatal(err)
 			}
-			base := liveMemory()
+			base := memcheck.Live()
 			h := hostileSession(t, d)
 			wrote := make(chan error, 1)
 			go func() { wrote <- floodCalls(h.nc, tc.calls, tc.size) }()
@@ -73,7 +64,7 @@ func TestHostileFloodWithoutReading(t *testing.T) {
 				if i == 4_000 {
 					t.Fatalf("the flooding peer is still connected after %d polls", i)
 				}
-				peak = max(peak, liveMemory())
+				peak = max(peak, memcheck.Live())
 				time.Sleep(5 * time.Millisecond) // polling a condition: the stall ends the connection
 			}
 			<-wrote // written or cut off by the close: either is fine
@@ -83,7 +74,7 @@ func TestHostileFloodWithoutReading(t *testing.T) {
 				t.Fatalf("the daemon grew by %.1f MiB for one connection; its budget is %d MiB", float64(grown)/(1<<20), tc.budget>>20)
 			}
 			hostileServed(t, d, "")
-			if after := liveMemory() - base; after > 2<<20 {
+			if after := memcheck.Live() - base; after > 2<<20 {
 				t.Fatalf("the memory stayed %.1f MiB above its baseline after the peer left", float64(after)/(1<<20))
 			}
 		})

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/internal/memcheck"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/nexus-interop/nexus-go/bind"
@@ -566,17 +568,6 @@ func TestHostileFrameLengths(t *testing.T) {
 	})
 }
 
-// hostileHeap returns the live heap. Two collections empty the sync.Pools
-// (FrameReader's chunks), whose contents would otherwise count before and
-// be reused after.
-func hostileHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // 2. Twenty connections that each declare the biggest frame they may
 // send (64 KiB before the handshake, 16 MiB in a session) and send nothing
 // more cost the daemon a small buffer each, not the frame. Not parallel:
@@ -591,7 +582,7 @@ func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			g0 := runtime.NumGoroutine()
-			before := hostileHeap()
+			before := memcheck.Live()
 			conns := make([]*hostileConn, n)
 			for i := range conns {
 				h := hostileDial(t, d)
@@ -604,7 +595,7 @@ func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 			for _, h := range conns {
 				h.drained() // the daemon read the header and waits for the body
 			}
-			grown := int64(hostileHeap()) - int64(before)
+			grown := memcheck.Live() - before
 			t.Logf("%d connections declaring %d KiB each: heap +%.2f MiB (%.0f KiB per connection)", n, declared>>10, float64(grown)/(1<<20), float64(grown)/n/1024)
 			if grown > 20<<20 {
 				t.Errorf("heap grew by %.1f MiB for %d declared frames, want far below %d MiB", float64(grown)/(1<<20), n, n*16)
@@ -626,12 +617,12 @@ func TestHostileDeclaredFramesCostLittle(t *testing.T) {
 		// the daemon has read everything.
 		const sent = protocol.DefaultMaxFrameSize/4 + 128<<10
 		g0 := runtime.NumGoroutine()
-		before := hostileHeap()
+		before := memcheck.Live()
 		h := hostileSession(t, d)
 		h.header(protocol.DefaultMaxFrameSize)
 		h.write(make([]byte, sent))
 		h.drained()
-		grown := int64(hostileHeap()) - int64(before)
+		grown := memcheck.Live() - before
 		t.Logf("one connection, 16 MiB declared, %.2f MiB sent: heap +%.2f MiB", float64(sent)/(1<<20), float64(grown)/(1<<20))
 		if grown > 4*sent+1<<20 {
 			t.Errorf("heap grew by %.1f MiB for %.1f MiB received", float64(grown)/(1<<20), float64(sent)/(1<<20))

@@ -21,7 +21,7 @@ import (
 const (
 	returnDelay = time.Second
 	returnEvery = 10 * time.Second
-	returnSlack = 8 << 20
+	returnSlack = 2 << 20
 )
 
 // memoryReturn is the daemon's memory return: armed by connections that

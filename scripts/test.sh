@@ -75,6 +75,13 @@ for pkg in ./protocol ./compat ./daemon ./client; do
   done
 done
 
+echo "== load and faults (short): scripts/load.sh --short"
+if ! out=$(./scripts/load.sh --short 2>&1); then
+  echo "$out" | tail -60
+  exit 1
+fi
+echo "load and faults: $(grep -c '^- PASS' <<<"$out") checks passed"
+
 echo "== benchmarks (smoke)"
 go test -run '^$' -bench . -benchtime 200x ./protocol >/dev/null
 ./scripts/bench.sh --smoke 2>/dev/null
