@@ -1205,8 +1205,6 @@ func TestHostileGarbage(t *testing.T) {
 		{"type 5.5", `[5.5,1,"x"]`},
 		{"type \"5\"", `["5",1,"x"]`},
 		{"type null", `[null,1,"x"]`},
-		{"a 200,000-deep reply", `[5,1,` + strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000) + `]`},
-		{"a 200,000-deep error", `[6,1,` + strings.Repeat(`{"a":`, 200_000) + `1` + strings.Repeat("}", 200_000) + `]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -1265,6 +1263,44 @@ func TestHostileGarbage(t *testing.T) {
 }
 
 // 5. A reply string of 16 MiB of \u0041 escapes: decoded in bounded time.
+// TestHostileDeepReplies: a reply or an error nested deeper than the
+// decoder's limit fails that call alone, with a clear error, as a JS
+// caller would; the session goes on and the next call is answered.
+func TestHostileDeepReplies(t *testing.T) {
+	t.Parallel()
+	const depth = 200_000
+	for _, tc := range []struct {
+		name, body string
+		code       errcode.Code
+	}{
+		{"a 200,000-deep reply", `[5,ID,` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `]`, errcode.IPCProtocolError},
+		{"a 200,000-deep error", `[6,ID,` + strings.Repeat(`{"a":`, depth) + `1` + strings.Repeat("}", depth) + `]`, errcode.Unknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := hostileClient(t, client.Options{}, func(d *hostileDaemon) {
+				a := d.apply()
+				d.frames(strings.Replace(tc.body, "ID", a.ID.String(), 1))
+				a = d.apply()
+				d.frames(`[5,` + a.ID.String() + `,"next"]`)
+				d.untilClosed()
+			})
+			start := time.Now()
+			_, err := hostileCall(c, hostileDeadline, "echo", "x")
+			t.Logf("-> %v after %s", hostileClip(fmt.Sprint(err)), hostileMs(time.Since(start)))
+			if !errors.Is(err, tc.code) || errors.Is(err, errcode.ConnClosed) {
+				t.Fatalf("got %v, want %s for that call only", hostileClip(fmt.Sprint(err)), tc.code)
+			}
+			if n := len(err.Error()); n > 1024 {
+				t.Errorf("the error's text is %d bytes long", n)
+			}
+			if res, err := hostileCall(c, hostileDeadline, "echo", "y"); err != nil || res.Value() != "next" {
+				t.Fatalf("the next call: %v, %v", res.Value(), err)
+			}
+		})
+	}
+}
+
 func TestHostileEscapedReply(t *testing.T) {
 	t.Parallel()
 	size := protocol.DefaultMaxFrameSize

@@ -197,7 +197,7 @@ func (s *scanner) packet() (Packet, error) {
 	for more := true; more; {
 		s.ws()
 		start := s.pos
-		if err := s.skip(); err != nil {
+		if err := s.skipField(); err != nil {
 			return nil, err
 		}
 		if n < maxFields {

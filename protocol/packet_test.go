@@ -117,8 +117,12 @@ func TestPacketDecodeErrors(t *testing.T) {
 		`[5,1,[1,]]`:              "unexpected character",
 		`[5,1,{"a" 1}]`:           "expected ':'",
 		`[5,1,"abc`:               "unterminated string",
-		strings.Repeat("[", 2000): "nesting deeper than",
-		`[5,1,` + strings.Repeat(`{"a":`, 1500) + `1` + strings.Repeat(`}`, 1500) + `]`: "nesting deeper than",
+		strings.Repeat("[", 2000): "unexpected end of input",
+		`[5,1,` + strings.Repeat(`[`, 1500) + `1` + strings.Repeat(`]`, 1499) + `]`:       "expected ',' or ']'",
+		`[5,1,` + strings.Repeat(`{"a":`, 1500) + `1` + strings.Repeat(`}`, 1499) + `,}]`: "expected a string key",
+		`[5,1,` + strings.Repeat(`{"a":`, 1500) + `1` + strings.Repeat(`}`, 1500) + `]x`:  "unexpected data after the packet",
+		`[5,1,` + strings.Repeat(`{"a":[`, 800) + `tru` + strings.Repeat(`]}`, 800) + `]`: "unexpected character",
+		`[5,1,` + strings.Repeat(`{"a":[`, 800) + `"x` + strings.Repeat(`]}`, 800) + `]`:  "unterminated string",
 	}
 	for in, want := range cases {
 		_, err := DecodePacket([]byte(in), nil)
@@ -131,6 +135,28 @@ func TestPacketDecodeErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%.40s: %q does not say %q", in, err, want)
+		}
+	}
+}
+
+// TestDeepPayloads: a packet whose payload is nested deeper than the
+// limit decodes (its routing is known), and decoding the payload fails
+// with the nesting error, so that only that call fails.
+func TestDeepPayloads(t *testing.T) {
+	for _, depth := range []int{1001, 200_000} {
+		arr := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+		obj := strings.Repeat(`{"k":[`, depth/2+1) + `"v"` + strings.Repeat(`]}`, depth/2+1)
+		for _, in := range []string{`[3,7,null,["svc","echo"],[` + arr + `]]`, `[5,7,` + obj + `]`, `[2,7,null,["svc","x"],` + arr + `]`} {
+			p, err := DecodePacket([]byte(in), nil)
+			if err != nil {
+				t.Fatalf("depth %d, %.20s: %v", depth, in, err)
+			}
+			if p.MessageID() != NumID(7) {
+				t.Fatalf("depth %d, %.20s: id %v", depth, in, p.MessageID())
+			}
+			if _, err := DecodeValue(Payload(p)); err == nil || !strings.Contains(err.Error(), "nesting deeper than") {
+				t.Errorf("depth %d, %.20s: decoding the payload: %v", depth, in, err)
+			}
 		}
 	}
 }

@@ -30,6 +30,7 @@ type scanner struct {
 	pos      int
 	depth    int
 	maxDepth int
+	deep     bool   // the last error was nesting deeper than maxDepth
 	buf      []byte // scratch for unescaping
 }
 
@@ -51,6 +52,7 @@ func (s *scanner) ws() {
 func (s *scanner) enter() error {
 	s.depth++
 	if s.depth > s.maxDepth {
+		s.deep = true
 		return errcode.New(errcode.IPCProtocolError, "JSON nesting deeper than "+strconv.Itoa(s.maxDepth)+" levels")
 	}
 	return nil

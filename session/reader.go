@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"unicode/utf8"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -62,6 +63,18 @@ func (c *Conn) readerExit(cause error) {
 	close(c.readDone)
 }
 
+// clipText is b as text, cut to at most n bytes (at a UTF-8 boundary) with
+// "…" when longer.
+func clipText(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + "…"
+}
+
 // replyID converts a reply id to the numeric id we sent; JS matches ids
 // strictly, so a string "1" never answers call 1.
 func replyID(id protocol.ID) (uint64, bool) {
@@ -86,7 +99,9 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		}
 		re, perr := protocol.ParseRemoteError(x.Error)
 		if perr != nil {
-			re = &protocol.RemoteError{Code: string(errcode.Unknown), Message: string(x.Error)}
+			// Not an error object (or too deep to read): its text,
+			// clipped (it may be 16 MiB), is the message.
+			re = &protocol.RemoteError{Code: string(errcode.Unknown), Message: clipText(x.Error, 256)}
 		}
 		err = re
 		c.complete(x.ID, reply{err: err}, nil)
