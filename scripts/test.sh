@@ -75,6 +75,13 @@ for pkg in ./protocol ./compat ./daemon ./client; do
   done
 done
 
+echo "== hostile raw-byte cases against the Go and the Node daemon (short): scripts/hostile.sh --short"
+if ! out=$(./scripts/hostile.sh --short 2>&1); then
+  echo "$out" | tail -60
+  exit 1
+fi
+echo "hostile cases: $(grep -c '^| ' <<<"$out") table rows, the Go daemon held every case"
+
 echo "== load and faults (short): scripts/load.sh --short"
 if ! out=$(./scripts/load.sh --short 2>&1); then
   echo "$out" | tail -60
