@@ -46,7 +46,7 @@ var (
 	// uses the counts of the hostile-peers issue.
 	fullSizes = sizes{silence: 35 * time.Second, trickle: 36 * time.Second, probeWait: 2 * time.Second,
 		keys: 100_000, escapes: protocol.DefaultMaxFrameSize, flood: 20_000, floodWait: 20 * time.Second,
-		churn: 2000, idle: 1000}
+		churn: 10_000, idle: 1000}
 	// shortSizes keeps a run of both daemons well under a minute.
 	shortSizes = sizes{silence: time.Second, trickle: time.Second, probeWait: time.Second,
 		keys: 20_000, escapes: 2 << 20, flood: 2_000, floodWait: 3 * time.Second,
