@@ -88,7 +88,7 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// KeepMemory stops the daemon from giving memory back to the OS when
 	// connections leave. By default, a second after connections close,
-	// if the process keeps more than 8 MiB of heap above what it kept
+	// if the process keeps more than 2 MiB of heap above what it kept
 	// after the last return, the daemon collects and returns the free
 	// memory (debug.FreeOSMemory), at most every 10 s. Set it in a
 	// process that manages its own memory.
