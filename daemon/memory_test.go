@@ -21,20 +21,29 @@ func heapKept() uint64 {
 }
 
 // loadAndLeave connects n clients that each echo a 256 KiB string a few
-// times, then closes them all.
+// times, then, once all have finished (so that no connection closes while
+// load goes on), closes them all.
 func loadAndLeave(t *testing.T, d *daemon.Daemon, n int) {
 	t.Helper()
 	big := strings.Repeat("m", 256<<10)
+	clients := make([]*client.Client, n)
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for range n {
+	for i := range clients {
 		wg.Go(func() {
 			c, err := client.Dial(context.Background(), client.Address{AppID: "test"}, &client.Options{SocketPath: d.Path()})
 			if err != nil {
 				errs <- err
 				return
 			}
-			defer c.Close()
+			clients[i] = c
 			for range 4 {
 				if _, err := c.Service("probe").Call(context.Background(), "len", big); err != nil {
 					errs <- err
@@ -47,6 +56,9 @@ func loadAndLeave(t *testing.T, d *daemon.Daemon, n int) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+	if n := d.MemoryLooks(); n != 0 {
+		t.Fatalf("the daemon looked at its memory %d times before a client left", n)
 	}
 }
 
