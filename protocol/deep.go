@@ -115,7 +115,7 @@ func (s *scanner) skipDeep() error {
 	}
 }
 
-// key moves past an object key and its ':'.
+// key moves past an object key and its ':' (for skip and skipDeep).
 func (s *scanner) key() error {
 	s.ws()
 	if s.pos >= len(s.data) || s.data[s.pos] != '"' {

@@ -111,18 +111,9 @@ func (s *scanner) skip() error {
 			return err
 		}
 		for {
-			s.ws()
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-				return s.errorf("expected a string key")
-			}
-			if _, _, err := s.stringSpan(); err != nil {
+			if err := s.key(); err != nil {
 				return err
 			}
-			s.ws()
-			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-				return s.errorf("expected ':'")
-			}
-			s.pos++
 			if err := s.skip(); err != nil {
 				return err
 			}
