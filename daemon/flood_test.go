@@ -74,7 +74,13 @@ func TestHostileFloodWithoutReading(t *testing.T) {
 				t.Fatalf("the daemon grew by %.1f MiB for one connection; its budget is %d MiB", float64(grown)/(1<<20), tc.budget>>20)
 			}
 			hostileServed(t, d, "")
-			if after := memcheck.Live() - base; after > 2<<20 {
+			// What may stay is the runtime's own: a descriptor for each
+			// of the up to MaxInFlight workers that ran at once, and the
+			// stacks it caches (more under -race); a leak of the flood's
+			// calls or replies would be tens of MiB.
+			after := memcheck.Live() - base
+			t.Logf("after the peer left: +%.1f MiB", float64(after)/(1<<20))
+			if after > 4<<20 {
 				t.Fatalf("the memory stayed %.1f MiB above its baseline after the peer left", float64(after)/(1<<20))
 			}
 		})
