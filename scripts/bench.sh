@@ -8,9 +8,8 @@
 #   ./scripts/bench.sh --smoke    a few seconds, writes nothing (CI runs this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node-fixtures/node_modules/@nexus-js/node-ipc ]; then
-  (cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error)
-fi
+. scripts/fixtures.sh
+install_fixtures
 bin=$(mktemp -d)/bench
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 (cd bench && go build -o "$bin" ./cmd/bench)

@@ -14,9 +14,8 @@
 #   NEXUS_RUNTIMES="node20 bun" ./scripts/interop-matrix.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node-fixtures/node_modules/@nexus-js/node-ipc ]; then
-  (cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error)
-fi
+. scripts/fixtures.sh
+install_fixtures
 args=()
 usage="usage: $0 [--update-readme | --check-readme] [--results DIR]"
 while [ $# -gt 0 ]; do

@@ -12,10 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The Node fixtures, installed as scripts/test.sh installs them.
-if [ ! -d node-fixtures/node_modules/@nexus-js/node-ipc ] || [ node-fixtures/package-lock.json -nt node-fixtures/node_modules/.package-lock.json ]; then
-  (cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error)
-fi
+. scripts/fixtures.sh
+install_fixtures
 
 # Built, not `go run`, so that the program's exit status is the script's.
 tmp=$(mktemp -d)

@@ -6,9 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== Node fixtures (npm ci)"
-if [ ! -d node-fixtures/node_modules/@nexus-js/node-ipc ] || [ node-fixtures/package-lock.json -nt node-fixtures/node_modules/.package-lock.json ]; then
-  (cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error)
-fi
+. scripts/fixtures.sh
+install_fixtures
 
 echo "== Go modules"
 go mod download
