@@ -54,6 +54,11 @@ type Options struct {
 	// Groups, if set, are sent as "groups" in the identity (a 0.x field
 	// that 1.2.0 daemons accept and ignore).
 	Groups []string
+	// RefuseLegacy refuses core 0.x daemons (node-ipc 0.3.x: an ACK
+	// without capabilities) with E_PROTOCOL_INCOMPATIBLE, as a JS 1.2.0
+	// client does. By default the client speaks to them: see
+	// Client.Generation.
+	RefuseLegacy bool
 	// Token is the shared secret for pre-auth; "" disables pre-auth (an
 	// empty token cannot be configured, as in JS).
 	Token string
@@ -240,7 +245,7 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 	if len(opts.Groups) > 0 {
 		meta.Set("groups", opts.Groups)
 	}
-	peer, err := session.ClientHandshake(ctx, nc, fr, session.Hello{Metadata: meta}, opts.MaxFrameSize)
+	peer, err := session.ClientHandshake(ctx, nc, fr, session.Hello{Metadata: meta, AcceptLegacy: !opts.RefuseLegacy}, opts.MaxFrameSize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
@@ -265,6 +270,7 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		MaxInFlight:       opts.MaxInFlight,
 		WriteStallTimeout: opts.StallTimeout,
 		OnProviders:       c.addProviders,
+		Generation:        peer.Generation,
 	})
 	return c, nil
 }
@@ -292,9 +298,15 @@ func (c *Client) Daemon() *protocol.Object { return c.peer.Identity }
 // DaemonMetadata returns the daemon's identity exactly as sent.
 func (c *Client) DaemonMetadata() protocol.Raw { return c.peer.Metadata }
 
+// Generation returns the daemon's protocol generation: session.Core0 for
+// a node-ipc 0.3.x daemon, which has no provider catalog, session.Core1
+// otherwise.
+func (c *Client) Generation() session.Generation { return c.peer.Generation }
+
 // Providers returns the daemon's provider catalog: the service token ids
 // it announced in the handshake, kept current as PROVIDER_AVAILABLE
-// arrives.
+// arrives. A core 0.x daemon has no catalog: the list is empty, and calls
+// go out directly.
 func (c *Client) Providers() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -302,8 +314,13 @@ func (c *Client) Providers() []string {
 }
 
 // WaitProvider waits until the daemon provides token (or ctx ends, or the
-// session ends).
+// session ends). A core 0.x daemon has no catalog to wait for: it returns
+// nil at once, and a call to a service the daemon lacks fails with
+// E_SERVICE_UNAVAILABLE.
 func (c *Client) WaitProvider(ctx context.Context, token string) error {
+	if c.peer.Generation.Legacy() {
+		return c.conn.Err()
+	}
 	for {
 		c.mu.Lock()
 		has, changed := c.provided[token], c.changed
@@ -339,5 +356,6 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // Service returns a handle on the daemon's service with this token id.
 // It does not check the catalog; a call to an unknown service fails with
-// the daemon's error.
+// the daemon's error (E_RESOURCE_NOT_FOUND; from a core 0.x daemon,
+// E_SERVICE_UNAVAILABLE wrapping it, as that daemon has no catalog).
 func (c *Client) Service(token string) *Service { return &Service{c: c, token: token} }

@@ -176,7 +176,8 @@ func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, e
 				continue
 			}
 			c.mu.Lock()
-			has, ch := c.provided[token], c.changed
+			// A 0.x daemon has no catalog: it may provide anything.
+			has, ch := c.provided[token] || c.peer.Generation.Legacy(), c.changed
 			c.mu.Unlock()
 			if has {
 				p.mu.Unlock()

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/nexus-interop/nexus-go/bind"
@@ -44,7 +46,7 @@ func (s *Service) target(path []string) protocol.Callee {
 func (s *Service) Call(ctx context.Context, method string, args ...any) (Result, error) {
 	if !strings.Contains(method, ".") && method != "" {
 		raw, err := s.c.conn.Apply(ctx, protocol.Callee{Path: []string{s.token, method}}, args)
-		return s.c.result(raw, err)
+		return s.result(raw, err)
 	}
 	return s.CallPath(ctx, SplitPath(method), args...)
 }
@@ -52,14 +54,14 @@ func (s *Service) Call(ctx context.Context, method string, args ...any) (Result,
 // CallPath is Call with the path as segments (for names that contain dots).
 func (s *Service) CallPath(ctx context.Context, path []string, args ...any) (Result, error) {
 	raw, err := s.c.conn.Apply(ctx, s.target(path), args)
-	return s.c.result(raw, err)
+	return s.result(raw, err)
 }
 
 // Get reads the property at a dotted path; "" reads the whole service
 // (every method arrives as a reference, as in JS).
 func (s *Service) Get(ctx context.Context, path string) (Result, error) {
 	raw, err := s.c.conn.Request(ctx, session.OpGet, s.target(SplitPath(path)), nil)
-	return s.c.result(raw, err)
+	return s.result(raw, err)
 }
 
 // Set writes the property at a dotted path. A JS client can only set
@@ -67,7 +69,26 @@ func (s *Service) Get(ctx context.Context, path string) (Result, error) {
 // so does this method.
 func (s *Service) Set(ctx context.Context, path string, v any) error {
 	_, err := s.c.conn.Request(ctx, session.OpSet, s.target(SplitPath(path)), v)
-	return err
+	return s.unavailable(err)
+}
+
+func (s *Service) result(raw protocol.Raw, err error) (Result, error) {
+	return s.c.result(raw, s.unavailable(err))
+}
+
+// unavailable turns a core 0.x daemon's E_RESOURCE_NOT_FOUND for a service
+// call into E_SERVICE_UNAVAILABLE (wrapping it): with no catalog, that
+// answer is how a 0.x daemon says it does not provide the service. Other
+// errors, and every error of a 1.x daemon, are returned as they are.
+func (s *Service) unavailable(err error) error {
+	var re *protocol.RemoteError
+	if err == nil || !s.c.peer.Generation.Legacy() || !errors.As(err, &re) || re.Code != string(errcode.ResourceNotFound) {
+		return err
+	}
+	if ctx, ok := re.Context.(*protocol.Object); ok && protocol.Get(ctx, "resourceId") != nil {
+		return err
+	}
+	return errcode.Wrap(errcode.ServiceUnavailable, "Service "+strconv.Quote(s.token)+" is unavailable (the core 0.x daemon does not provide it)", re)
 }
 
 func (c *Client) result(raw protocol.Raw, err error) (Result, error) {

@@ -36,8 +36,15 @@ type Options struct {
 	SocketPath string
 	// Env is the environment for the default path; nil means the process's.
 	Env *compat.Env
-	// Groups, if set, are sent as "groups" in the identity (a 0.x field).
+	// Groups, if set, are sent as "groups" in the identity, as node-ipc
+	// 0.3.x sends them (0.6.0 no longer does; its clients ignore them).
 	Groups []string
+	// RefuseLegacy refuses core 0.x clients (node-ipc 0.3.x: a
+	// HANDSHAKE_REQ without capabilities) with the bytes a JS 1.2.0
+	// daemon sends, [12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}].
+	// By default the daemon serves both generations on the same socket;
+	// see Conn.Generation.
+	RefuseLegacy bool
 	// Token enables shared-secret pre-auth; "" disables it.
 	Token string
 	// AuthTimeout bounds pre-auth; 0 means 5 s.
@@ -143,6 +150,10 @@ func (c *Conn) Identity() *protocol.Object {
 // Observed returns what the daemon observed about the connection: its
 // socket, whether pre-auth succeeded, and the client's credentials.
 func (c *Conn) Observed() session.Observed { return c.observed }
+
+// Generation returns the protocol generation the client speaks:
+// session.Core0 for a node-ipc 0.3.x client, session.Core1 otherwise.
+func (c *Conn) Generation() session.Generation { return c.peer.Generation }
 
 // Session returns the underlying session, nil before the handshake ends.
 func (c *Conn) Session() *session.Conn {
@@ -349,7 +360,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	d.mu.Lock()
 	providers := slices.Clone(d.order)
 	d.mu.Unlock()
-	peer, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: d.identity, Providers: providers}, func(p *session.Peer) *protocol.RemoteError {
+	peer, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: d.identity, Providers: providers, AcceptLegacy: !d.opts.RefuseLegacy}, func(p *session.Peer) *protocol.RemoteError {
 		c.peer = p
 		c.identity = p.Identity
 		if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
@@ -392,13 +403,15 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		WriteStallTimeout: d.opts.StallTimeout,
 		Authorize:         func(call *session.Call) error { return d.authorize(c, call) },
 		OnIdentityUpdate:  func(u protocol.Raw) error { return d.identityUpdate(c, u) },
+		Generation:        peer.Generation,
 	})
 	c.sess = sess
 	d.conns[c] = struct{}{}
-	// Providers registered between the ACK and now.
+	// Providers registered between the ACK and now (a 0.x client has no
+	// catalog: it calls whatever it wants).
 	var late []string
 	for _, p := range d.order {
-		if !slices.Contains(providers, p) {
+		if !slices.Contains(providers, p) && !peer.Generation.Legacy() {
 			late = append(late, p)
 		}
 	}
@@ -407,7 +420,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	if len(late) > 0 {
 		_ = sess.Notify(&protocol.ProviderAvailablePacket{Providers: late})
 	}
-	d.log.Info("client connected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated)
+	d.log.Info("client connected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated, "protocol", peer.Generation.String())
 	d.wg.Add(1)
 	sess.AfterDone(func() {
 		defer d.wg.Done()

@@ -273,21 +273,35 @@ func rawConn(t *testing.T, d *daemon.Daemon) (net.Conn, *protocol.FrameReader) {
 	return nc, protocol.NewFrameReader(nc, 0)
 }
 
-// A 0.x-style REQ (no capabilities) is refused byte for byte as JS does.
+// With RefuseLegacy, a 0.x REQ (no capabilities) is refused byte for byte
+// as a JS 1.2.0 daemon refuses it; so is a 1.x REQ whose capabilities lack
+// provider-catalog-v1, with or without the option.
 func TestRefusesPeerWithoutCapability(t *testing.T) {
-	d := start(t, daemon.Options{})
-	nc, fr := rawConn(t, d)
-	b, _ := protocol.AppendFrame(nil, []byte(`[10,1,{"context":"node-ipc-client","appId":"old","pid":1},null]`), 0)
-	nc.Write(b)
-	got, err := fr.ReadFrame()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != `[12,1,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]` {
-		t.Fatalf("got %s", got)
-	}
-	if _, err := fr.ReadFrame(); err == nil {
-		t.Fatal("connection not closed after the reject")
+	for _, tc := range []struct {
+		name, req string
+		refuse    bool
+	}{
+		{"legacy refused", `[10,1,{"context":"node-ipc-client","appId":"old","pid":1},null]`, true},
+		{"legacy 3 elements refused", `[10,1,{"context":"node-ipc-client","appId":"old","pid":1}]`, true},
+		{"no catalog capability", `[10,1,{"context":"node-ipc-client","appId":"new","pid":1},null,["other"]]`, false},
+		{"empty capabilities", `[10,1,{"context":"node-ipc-client","appId":"new","pid":1},null,[]]`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, daemon.Options{RefuseLegacy: tc.refuse})
+			nc, fr := rawConn(t, d)
+			b, _ := protocol.AppendFrame(nil, []byte(tc.req), 0)
+			nc.Write(b)
+			got, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != `[12,1,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]` {
+				t.Fatalf("got %s", got)
+			}
+			if _, err := fr.ReadFrame(); err == nil {
+				t.Fatal("connection not closed after the reject")
+			}
+		})
 	}
 }
 

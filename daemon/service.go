@@ -17,8 +17,10 @@ type service struct {
 }
 
 // Provide makes svc available under the service token id token, before or
-// after Listen. Clients that are already connected learn of it through
-// PROVIDER_AVAILABLE, as JS clients do.
+// after Listen. Core 1.x clients that are already connected learn of it
+// through PROVIDER_AVAILABLE, as JS clients do; core 0.x clients have no
+// catalog (and close the connection on PROVIDER_AVAILABLE), so they are
+// sent nothing and can call it at once.
 //
 // svc is adapted by bind.Object: usually a pointer to a struct whose
 // methods clients call and whose exported fields they get and set (see
@@ -39,7 +41,9 @@ func (d *Daemon) Provide(token string, svc any) error {
 	if !existed {
 		d.order = append(d.order, token)
 		for c := range d.conns {
-			conns = append(conns, c)
+			if !c.Generation().Legacy() {
+				conns = append(conns, c)
+			}
 		}
 	}
 	d.mu.Unlock()

@@ -53,6 +53,11 @@ const (
 	InvocationServiceMismatch Code = "E_INVOCATION_SERVICE_MISMATCH"
 	UsageInvalid              Code = "E_USAGE_INVALID"
 	ServiceAcquisitionTimeout Code = "E_SERVICE_ACQUISITION_TIMEOUT"
+	// ServiceUnavailable is core's code for a service no connection
+	// provides ("Service "x" is unavailable."); nexus-go also reports it
+	// for an unknown service of a core 0.x daemon, which has no catalog
+	// and answers E_RESOURCE_NOT_FOUND.
+	ServiceUnavailable Code = "E_SERVICE_UNAVAILABLE"
 )
 
 // Error is an error with a Nexus code. The zero value is not useful; build

@@ -21,11 +21,20 @@ type RemoteError struct {
 	Message string
 	// Stack is the peer's stack trace, when it sent one.
 	Stack string
-	// Cause is the serialized cause, if any.
+	// Cause is the serialized cause, if any. A core 0.x error that wraps
+	// another ({"code":"E_REMOTE_EXCEPTION","context":{"remoteError":
+	// {…}},"name":"CallProcessorRemoteError"}, without "cause") gets the
+	// wrapped error here too, so that errors.Is and errors.As reach it in
+	// both generations.
 	Cause *RemoteError
 	// Context is the core "context" member, decoded as plain JSON; nil when
 	// absent.
 	Context any
+
+	// causeInContext is set when Cause was read from
+	// context.remoteError: the error is written back without "cause", as
+	// it arrived.
+	causeInContext bool
 }
 
 // Error formats the error as "CODE: message" (or the name when there is no
@@ -93,7 +102,7 @@ func (e *RemoteError) object() *Object {
 	if e.Stack != "" {
 		o.Set("stack", e.Stack)
 	}
-	if e.Cause != nil {
+	if e.Cause != nil && !e.causeInContext {
 		o.Set("cause", e.Cause.object())
 	}
 	if e.Context != nil {
@@ -131,6 +140,13 @@ func remoteErrorFrom(v any, depth int) (*RemoteError, error) {
 		if c, ok := x.Get("cause"); ok && c != nil && depth < 32 {
 			if cause, err := remoteErrorFrom(c, depth+1); err == nil {
 				e.Cause = cause
+			}
+		}
+		if ctx, ok := e.Context.(*Object); ok && e.Cause == nil && depth < 32 {
+			if inner, ok := ctx.Get("remoteError"); ok && inner != nil {
+				if cause, err := remoteErrorFrom(inner, depth+1); err == nil {
+					e.Cause, e.causeInContext = cause, true
+				}
 			}
 		}
 		return e, nil

@@ -130,6 +130,12 @@ type Config struct {
 	// Group is the group of sessions this one belongs to (see Group); nil
 	// makes the session a group of its own, which Close joins.
 	Group *Group
+	// Generation is the generation the handshake settled on
+	// (Peer.Generation). In a Core0 session, Notify refuses what a 0.x
+	// peer cannot take, and long-form calls on local resources are served
+	// whatever service name they carry (0.x sends a wrong one when its
+	// own resource ids collide with ours).
+	Generation Generation
 }
 
 // Conn is one Nexus session over a connected byte stream, after pre-auth
@@ -294,5 +300,16 @@ func (c *Conn) closedErr() error {
 }
 
 // Notify sends a packet that expects no reply (RELEASE,
-// PROVIDER_AVAILABLE, IDENTITY_UPDATE).
-func (c *Conn) Notify(p protocol.Packet) error { return c.send(p) }
+// PROVIDER_AVAILABLE, IDENTITY_UPDATE). In a Core0 session it refuses,
+// with E_USAGE_INVALID and without sending, the packets a 0.x peer cannot
+// take: PROVIDER_AVAILABLE (a 0.x peer closes the connection on it),
+// BATCH, BATCH_RES, CHUNK_* and handshake packets.
+func (c *Conn) Notify(p protocol.Packet) error {
+	if c.cfg.Generation == Core0 && legacyRefuses(p.Type()) {
+		return errcode.New(errcode.UsageInvalid, "a core 0.x peer cannot take "+p.Type().String())
+	}
+	return c.send(p)
+}
+
+// Generation returns the protocol generation of the session.
+func (c *Conn) Generation() Generation { return c.cfg.Generation }

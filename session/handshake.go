@@ -19,8 +19,15 @@ type Hello struct {
 	// (for example a *protocol.Object or a struct).
 	Metadata any
 	// Providers are the service token ids this side provides (the daemon's
-	// catalog in ACK; a client's in READY, usually none).
+	// catalog in ACK; a client's in READY, usually none). A 0.x handshake
+	// has no catalog: they are not sent to a 0.x peer.
 	Providers []string
+	// AcceptLegacy accepts a core 0.x peer (see Core0): a daemon's
+	// ServerHandshake answers a REQ without capabilities with the 0.x ACK
+	// [11,id,meta], and a client's ClientHandshake answers a 0.x ACK with
+	// [14,id]. When false, a 0.x peer is refused with
+	// E_PROTOCOL_INCOMPATIBLE, in the bytes core 1.2.0 sends.
+	AcceptLegacy bool
 }
 
 // Peer is what the handshake learned about the other side.
@@ -34,8 +41,11 @@ type Peer struct {
 	Assigns protocol.Raw
 	// Capabilities are the peer's capabilities.
 	Capabilities []string
-	// Providers are the peer's providers (from ACK or READY).
+	// Providers are the peer's providers (from ACK or READY); none for a
+	// 0.x peer, which has no catalog.
 	Providers []string
+	// Generation is the protocol generation the handshake settled on.
+	Generation Generation
 }
 
 // HandshakeError is a handshake that the peer refused (HANDSHAKE_REJECT)
@@ -111,14 +121,17 @@ func writePacket(w io.Writer, p protocol.Packet, max int) error {
 	return err
 }
 
-// ClientHandshake runs the client side of the core 1.x handshake on a
-// fresh connection: REQ with the client's metadata and the
-// provider-catalog-v1 capability, then the daemon's ACK (or REJECT), then
-// READY. When ctx ends first, the handshake stops (through the
-// connection's deadlines, if it has them) and returns E_CALL_TIMEOUT
-// wrapping ctx's error; the connection is then unusable. A 0.x daemon (an
-// ACK without capabilities) is refused with E_PROTOCOL_INCOMPATIBLE, as a
-// JS 1.x client does; a later version can accept it here.
+// ClientHandshake runs the client side of the handshake on a fresh
+// connection: REQ with the client's metadata and the provider-catalog-v1
+// capability (which a 0.x daemon ignores), then the daemon's ACK (or
+// REJECT), then READY. A 1.x ACK (with capabilities) is answered with the
+// 1.x READY. A 0.x ACK ([11,id,meta], without capabilities) is answered
+// with [14,id] when hello.AcceptLegacy is set (Peer.Generation is then
+// Core0), and otherwise refused with E_PROTOCOL_INCOMPATIBLE, as a JS 1.x
+// client refuses it. An ACK whose capabilities lack provider-catalog-v1
+// is always refused. When ctx ends first, the handshake stops (through
+// the connection's deadlines, if it has them) and returns E_CALL_TIMEOUT
+// wrapping ctx's error; the connection is then unusable.
 func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, maxFrame int) (peer *Peer, err error) {
 	defer bound(ctx, rw)(&err)
 	meta, err := protocol.AppendJSON(nil, hello.Metadata)
@@ -148,8 +161,13 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 			if x.ID != id {
 				continue
 			}
-			if x.Legacy || !slices.Contains(x.Capabilities, CapProviderCatalog) {
-				rej := &protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e", Message: "the daemon does not speak " + CapProviderCatalog + " (a core 0.x peer?)"}
+			legacy := legacyAck(x)
+			if (legacy && !hello.AcceptLegacy) || (!legacy && !slices.Contains(x.Capabilities, CapProviderCatalog)) {
+				msg := "the daemon does not speak " + CapProviderCatalog
+				if legacy {
+					msg += " (a core 0.x daemon, and legacy peers are refused)"
+				}
+				rej := &protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e", Message: msg}
 				b, _ := protocol.AppendRemoteError(nil, rej)
 				_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: b}, maxFrame)
 				return nil, &HandshakeError{Err: rej}
@@ -158,11 +176,13 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 			if v, err := protocol.DecodeJSON(x.Metadata); err == nil {
 				peer.Identity, _ = v.(*protocol.Object)
 			}
-			providers := hello.Providers
-			if providers == nil {
-				providers = []string{}
+			ready := &protocol.HandshakeReadyPacket{ID: id, Legacy: true}
+			if legacy {
+				peer.Generation, peer.Providers = Core0, nil
+			} else {
+				ready = &protocol.HandshakeReadyPacket{ID: id, Capabilities: []string{CapProviderCatalog}, Providers: orEmpty(hello.Providers)}
 			}
-			if err := writePacket(rw, &protocol.HandshakeReadyPacket{ID: id, Capabilities: []string{CapProviderCatalog}, Providers: providers}, maxFrame); err != nil {
+			if err := writePacket(rw, ready, maxFrame); err != nil {
 				return nil, errcode.Wrap(errcode.ConnClosed, "could not send the handshake", err)
 			}
 			return peer, nil
@@ -176,13 +196,16 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 // non-nil error is sent as the HANDSHAKE_REJECT.
 type Accept func(peer *Peer) *protocol.RemoteError
 
-// ServerHandshake runs the daemon side: it waits for REQ, refuses a peer
-// without provider-catalog-v1 exactly as a JS 1.2.0 daemon does
-// ([12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]), asks accept,
+// ServerHandshake runs the daemon side: it waits for REQ, asks accept,
 // sends ACK with the daemon's metadata and catalog, and waits for READY.
-// Calls, and READY packets with another id, that arrive before READY are
-// dropped, as JS drops them. ctx bounds
-// it as it bounds ClientHandshake.
+// A REQ without a capability array (a core 0.x client: [10,id,meta,
+// assigns]) opens a Core0 session when hello.AcceptLegacy is set: the ACK
+// is then [11,id,meta] and READY [14,id]. A REQ whose capabilities lack
+// provider-catalog-v1, or a 0.x REQ when legacy peers are not accepted, is
+// refused exactly as a JS 1.2.0 daemon refuses it
+// ([12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]). Calls, and
+// READY packets with another id, that arrive before READY are dropped, as
+// JS drops them. ctx bounds it as it bounds ClientHandshake.
 func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (_ *Peer, err error) {
 	defer bound(ctx, rw)(&err)
 	var req *protocol.HandshakeReqPacket
@@ -204,7 +227,11 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: req.ID, Error: raw}, maxFrame)
 		return nil, &HandshakeError{Err: re}
 	}
-	if req.Legacy || !slices.Contains(req.Capabilities, CapProviderCatalog) {
+	legacy := req.Capabilities == nil // absent or null: a 0.x client
+	if legacy {
+		peer.Generation = Core0
+	}
+	if (legacy && !hello.AcceptLegacy) || (!legacy && !slices.Contains(req.Capabilities, CapProviderCatalog)) {
 		return reject(&protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e"},
 			[]byte(`{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}`))
 	}
@@ -220,11 +247,11 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 	if err != nil {
 		return nil, err
 	}
-	providers := hello.Providers
-	if providers == nil {
-		providers = []string{}
+	ack := &protocol.HandshakeAckPacket{ID: req.ID, Metadata: meta, Legacy: true}
+	if !legacy {
+		ack = &protocol.HandshakeAckPacket{ID: req.ID, Metadata: meta, Capabilities: []string{CapProviderCatalog}, Providers: orEmpty(hello.Providers)}
 	}
-	if err := writePacket(rw, &protocol.HandshakeAckPacket{ID: req.ID, Metadata: meta, Capabilities: []string{CapProviderCatalog}, Providers: providers}, maxFrame); err != nil {
+	if err := writePacket(rw, ack, maxFrame); err != nil {
 		return nil, errcode.Wrap(errcode.ConnClosed, "could not send the handshake", err)
 	}
 	for {
@@ -235,8 +262,22 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		// A READY for another id is dropped like a call: a JS daemon
 		// waits for the one that answers its ACK.
 		if r, ok := p.(*protocol.HandshakeReadyPacket); ok && r.ID == req.ID {
-			peer.Providers = r.Providers
+			if !legacy {
+				peer.Providers = r.Providers
+			}
 			return peer, nil
 		}
 	}
+}
+
+// legacyAck reports whether an ACK comes from a core 0.x daemon: it has no
+// capability array ([11,id,meta]).
+func legacyAck(a *protocol.HandshakeAckPacket) bool { return a.Capabilities == nil }
+
+// orEmpty is ss, or an empty list (sent as []) when ss is nil.
+func orEmpty(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
 }

@@ -110,6 +110,7 @@ var (
 	serveSocket     = flagSpec{name: "socket", value: "PATH", help: "listen on this socket path instead of the default path of --app and --instance"}
 	serveToken      = flagSpec{name: "token-env", value: "VAR", help: "require the pre-auth token in environment variable VAR from every client"}
 	serveLogLevel   = flagSpec{name: "log-level", value: "LEVEL", help: "debug (every call), info (connections, refusals, errors; the default), warn or error"}
+	serveNoLegacy   = flagSpec{name: "refuse-legacy", help: "refuse core 0.x (node-ipc 0.3.x) clients with E_PROTOCOL_INCOMPATIBLE, as a JS 1.2.0 daemon does (by default both generations are served)"}
 	serveTimeout    = flagSpec{name: "timeout", value: "DURATION", help: "on SIGINT/SIGTERM, how long calls in flight may finish before the daemon closes (default 5s)"}
 	demoAppID       = flagSpec{name: "app-id", value: "ID", help: "the demo client's appId in its identity (default nexusctl)"}
 	demoToken       = flagSpec{name: "token-env", value: "VAR", help: "run the demo with pre-auth: daemon and client use the token in VAR (the monitor masks it)"}
@@ -136,8 +137,8 @@ func init() {
 		{name: "get", args: "TARGET SERVICE PATH", summary: "read a property and print it as JSON", flags: connFlags, run: runGet},
 		{name: "set", args: "TARGET SERVICE PATH VALUE", summary: "write a property (VALUE as for call's ARG)", flags: connFlags, run: runSet},
 		{name: "serve", summary: "run a Go daemon with the built-in demo service",
-			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). Connections, refusals and errors are logged on stderr, and\nevery call too with --log-level debug. SIGINT or SIGTERM stops the daemon: the socket\nis removed at once, calls in flight get --timeout to finish.",
-			flags: []flagSpec{serveApp, serveInstance, serveSocket, serveToken, serveLogLevel, serveTimeout}, run: runServe},
+			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). Connections, refusals and errors are logged on stderr, and\nevery call too with --log-level debug. Clients of core 1.x and 0.x (node-ipc 0.3.x) are\nboth served unless --refuse-legacy is given. SIGINT or SIGTERM stops the daemon: the\nsocket is removed at once, calls in flight get --timeout to finish.",
+			flags: []flagSpec{serveApp, serveInstance, serveSocket, serveToken, serveLogLevel, serveNoLegacy, serveTimeout}, run: runServe},
 		{name: "monitor", summary: "proxy a socket and print the decoded traffic",
 			help:  "Listens on --listen and forwards every connection to --upstream unchanged, printing\nboth directions decoded: pre-auth lines (tokens masked), handshakes, calls, replies\nand payload placeholders. --json prints one JSON object per message. It runs until\nSIGINT or SIGTERM; the clients bring their own tokens, timeouts and identities.",
 			flags: []flagSpec{monitorListen, monitorUpstream, jsonFlag}, run: runMonitor},

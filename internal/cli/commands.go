@@ -18,6 +18,7 @@ import (
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/internal/jsonform"
 	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
 )
 
 // readArg reads the i-th ARG (from 1): JSON text, @FILE, or - for stdin.
@@ -142,7 +143,8 @@ func runInfo(e *env) int {
 	f := c.Observed()
 	if e.bools["json"] {
 		v := protocol.NewObject("daemon", c.Daemon(), "providers", toAny(c.Providers()),
-			"facts", protocol.NewObject("socket", f.Socket, "authenticated", f.Authenticated, "authMethod", f.AuthMethod))
+			"facts", protocol.NewObject("socket", f.Socket, "authenticated", f.Authenticated, "authMethod", f.AuthMethod),
+			"protocol", c.Generation().String())
 		return e.printValue(v)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
@@ -156,11 +158,29 @@ func runInfo(e *env) int {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", k), val)
 	}
-	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "providers"), strings.Join(c.Providers(), ", "))
+	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "providers"), providersText(c.Generation(), c.Providers(), ", "))
+	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "protocol"), generationText(c.Generation()))
 	fmt.Fprintf(tw, "%s\t%s\n", e.paint("1", "socket"), f.Socket)
 	fmt.Fprintf(tw, "%s\t%s (%s)\n", e.paint("1", "authenticated"), strconv.FormatBool(f.Authenticated), f.AuthMethod)
 	tw.Flush()
 	return ExitOK
+}
+
+// generationText describes a daemon's protocol generation for info.
+func generationText(g session.Generation) string {
+	if g.Legacy() {
+		return "core 0.x (legacy)"
+	}
+	return "core 1.x (" + session.CapProviderCatalog + ")"
+}
+
+// providersText lists a daemon's catalog, or says that a 0.x daemon has
+// none.
+func providersText(g session.Generation, providers []string, sep string) string {
+	if g.Legacy() {
+		return "(none: a core 0.x daemon has no catalog)"
+	}
+	return strings.Join(providers, sep)
 }
 
 func toAny(ss []string) []any {
@@ -176,6 +196,7 @@ type socketEntry struct {
 	root, app, instance, path, state string
 	identity                         *protocol.Object
 	providers                        []string
+	generation                       session.Generation
 	probeErr                         string
 }
 
@@ -253,7 +274,7 @@ func runLs(e *env) int {
 				entries[i].probeErr = err.Error()
 				continue
 			}
-			entries[i].identity, entries[i].providers = c.Daemon(), c.Providers()
+			entries[i].identity, entries[i].providers, entries[i].generation = c.Daemon(), c.Providers(), c.Generation()
 			c.Close()
 		}
 	}
@@ -265,6 +286,7 @@ func runLs(e *env) int {
 				if en.identity != nil {
 					o.Set("daemon", en.identity)
 					o.Set("providers", toAny(en.providers))
+					o.Set("protocol", en.generation.String())
 				}
 				if en.probeErr != "" {
 					o.Set("error", en.probeErr)
@@ -292,7 +314,7 @@ func runLs(e *env) int {
 			switch {
 			case en.identity != nil:
 				pid, _ := jsonform.Format(protocol.Get(en.identity, "pid"))
-				line += fmt.Sprintf("\t%s\t%s", pid, strings.Join(en.providers, ","))
+				line += fmt.Sprintf("\t%s\t%s", pid, providersText(en.generation, en.providers, ","))
 			case en.probeErr != "":
 				line += "\t-\t" + e.paint("31", en.probeErr)
 			default:

@@ -169,17 +169,20 @@ func describePacket(p protocol.Packet) string {
 		return id + " [" + strings.Join(parts, "; ") + "]"
 	case *protocol.HandshakeReqPacket:
 		s := id + " " + prettyRaw(x.Metadata, true)
-		if x.Legacy {
+		if x.Capabilities == nil {
 			return s + " (0.x: no capabilities)"
 		}
 		return s + " caps=" + strings.Join(x.Capabilities, ",")
 	case *protocol.HandshakeAckPacket:
 		s := id + " " + prettyRaw(x.Metadata, true)
-		if x.Legacy {
+		if x.Capabilities == nil {
 			return s + " (0.x: no capabilities)"
 		}
 		return s + " caps=" + strings.Join(x.Capabilities, ",") + providerList(x.Providers)
 	case *protocol.HandshakeReadyPacket:
+		if x.Capabilities == nil {
+			return id + " (0.x: no capabilities)"
+		}
 		return id + " caps=" + strings.Join(x.Capabilities, ",") + providerList(x.Providers)
 	case *protocol.HandshakeRejectPacket:
 		return id + " " + prettyRaw(x.Error, true)

@@ -43,8 +43,8 @@ func runServe(e *env) int {
 		return ExitUsage
 	}
 	opts := &daemon.Options{AppID: app, Instance: e.flags["instance"], SocketPath: e.flags["socket"], Token: tok,
-		ShutdownTimeout: drain,
-		Logger:          slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))}
+		ShutdownTimeout: drain, RefuseLegacy: e.bools["refuse-legacy"],
+		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))}
 	d, err := daemon.New(opts)
 	if err != nil {
 		return e.fail(err)
