@@ -201,6 +201,20 @@ func TestDaemonInterop(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/daemon"))
 }
 
+// TestLegacyClientInterop runs the Go client and nexusctl against real
+// Node daemons behind a core 0.x handshake (node-fixtures/peers/
+// legacy-proxy.mjs --as daemon).
+func TestLegacyClientInterop(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/legacy_client"))
+}
+
+// TestLegacyDaemonInterop runs real Node clients behind a core 0.x
+// handshake (legacy-proxy.mjs --as client) against the Go daemon, alone
+// and beside 1.x clients.
+func TestLegacyDaemonInterop(t *testing.T) {
+	testscript.Run(t, params(t, "testdata/legacy_daemon"))
+}
+
 // TestCLI runs nexusctl against the Go daemon and real Node daemons.
 func TestCLI(t *testing.T) {
 	testscript.Run(t, params(t, "testdata/cli"))

@@ -55,6 +55,9 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		var re *protocol.RemoteError
 		var he *session.HandshakeError
+		if errcode.CodeOf(err) == errcode.ServiceUnavailable {
+			fmt.Fprintf(stderr, "error %v\n", err)
+		}
 		switch {
 		case errors.As(err, &he):
 			fmt.Fprintf(stderr, "handshake rejected: %s: %s\n", he.Err.Code, he.Err.Message)
@@ -115,6 +118,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	case "info":
 		fmt.Fprintf(stdout, "daemon %s\n", c.DaemonMetadata())
 		fmt.Fprintf(stdout, "providers %s\n", strings.Join(c.Providers(), ","))
+		fmt.Fprintf(stdout, "protocol %s\n", c.Generation())
 		f := c.Observed()
 		fmt.Fprintf(stdout, "facts socket=%s authenticated=%v method=%s\n", f.Socket, f.Authenticated, f.AuthMethod)
 		return 0

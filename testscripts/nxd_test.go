@@ -22,6 +22,10 @@ import (
 //
 //	nxd --app APP [--instance NAME] [--socket PATH] [--token-env VAR]
 //	    [--deny-connect] [--deny-call SERVICE] [--late SERVICE:MS]
+//	    [--refuse-legacy] [--groups a,b]   (these two: Go daemon only)
+//
+// Its "admin" service has stats() and provide(name), which provides a
+// service "name" with hello() at once (a late provider on demand).
 //
 // It prints "READY <socket path>" once listening and stops on SIGINT or
 // SIGTERM (removing the socket file).
@@ -36,11 +40,17 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	denyConnect := fs.Bool("deny-connect", false, "deny every connection")
 	denyCall := fs.String("deny-call", "", "deny calls to this service")
 	late := fs.String("late", "", "SERVICE:MS provide a service later")
+	refuseLegacy := fs.Bool("refuse-legacy", false, "refuse core 0.x clients")
+	groups := fs.String("groups", "", "comma-separated groups in the identity")
 	if err := fs.Parse(args); err != nil {
 		return 64
 	}
 	opts := &daemon.Options{AppID: *app, Instance: *instance, SocketPath: *socket,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+		RefuseLegacy: *refuseLegacy,
+		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	if *groups != "" {
+		opts.Groups = strings.Split(*groups, ",")
+	}
 	if *tokenEnv != "" {
 		opts.Token = os.Getenv(*tokenEnv)
 	}
@@ -57,7 +67,10 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Provide("demo", &demo.Testkit{})
 	d.Provide("locked", map[string]any{"hello": func() string { return "hi" }})
-	d.Provide("admin", map[string]any{"stats": func() map[string]int {
+	provideLate := func(name string) error {
+		return d.Provide(name, map[string]any{"hello": func() string { return "hello from " + name }})
+	}
+	d.Provide("admin", map[string]any{"provide": provideLate, "stats": func() map[string]int {
 		st := map[string]int{"conns": 0, "inflight": 0, "resources": 0, "goroutines": runtime.NumGoroutine()}
 		for _, c := range d.Conns() {
 			st["conns"]++
@@ -74,9 +87,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 		name, ms, _ := strings.Cut(*late, ":")
 		var n int
 		fmt.Sscan(ms, &n)
-		time.AfterFunc(time.Duration(n)*time.Millisecond, func() {
-			d.Provide(name, map[string]any{"hello": func() string { return "hello from " + name }})
-		})
+		time.AfterFunc(time.Duration(n)*time.Millisecond, func() { provideLate(name) })
 	}
 	fmt.Fprintf(stdout, "READY %s\n", d.Path())
 	sig := make(chan os.Signal, 1)

@@ -448,10 +448,16 @@ func (e *env) connectFailed(target client.Address, opts *client.Options, err err
 func (e *env) fail(err error) int {
 	var re *protocol.RemoteError
 	var he *session.HandshakeError
+	var ce *errcode.Error
 	switch {
 	case errors.As(err, &he):
 		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.paint("31", "error"), he.Err.Code, firstNonEmpty(he.Err.Message, "handshake rejected by the daemon"))
 		return ExitConn
+	case errors.As(err, &ce) && ce.Code == errcode.ServiceUnavailable && errors.As(err, &re):
+		// A 0.x daemon's answer for a service it does not provide.
+		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.paint("31", "remote error"), ce.Code, ce.Message)
+		fmt.Fprintf(e.stderr, "  caused by %s: %s\n", firstNonEmpty(re.Code, string(errcode.Unknown)), firstNonEmpty(re.Message, "(no message)"))
+		return ExitRemote
 	case errors.As(err, &re):
 		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.paint("31", "remote error"), firstNonEmpty(re.Code, string(errcode.Unknown)), firstNonEmpty(re.Message, "(no message)"))
 		for c := re.Cause; c != nil; c = c.Cause {

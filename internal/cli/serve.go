@@ -14,6 +14,7 @@ import (
 
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
+	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/internal/demo"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
@@ -109,6 +110,9 @@ func runDemo(e *env) int {
 	case <-ready:
 	case err := <-done:
 		stopMonitor()
+		if ctx.Err() != nil {
+			return e.fail(errcode.FromContext(ctx))
+		}
 		return e.fail(err)
 	}
 	say := func(s string) {

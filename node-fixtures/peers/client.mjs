@@ -33,7 +33,8 @@
 //   many N SERVICE PATH [ARG]    N clients (separate Nexus instances and
 //                                connections) call at once; with --hold FILE
 //                                they touch ./connected and stay connected
-//                                until FILE exists
+//                                until FILE exists; with --then SERVICE.PATH
+//                                they then call it on the same sessions
 // Exit codes: 0 ok, 1 remote error, 2 connection error, 64 usage.
 import fs from "node:fs";
 import { Nexus, Token, nexus as defaultNexus, configureNexusLogger, LogLevel } from "@nexus-js/core";
@@ -338,6 +339,19 @@ async function many() {
     fs.writeFileSync("connected", "");
     const until = Date.now() + 60000;
     while (!fs.existsSync(opts.hold) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (opts.then !== undefined) {
+      // --then SERVICE.PATH: then, on the same sessions, call a service
+      // that may have been provided meanwhile (a late provider reaches a
+      // 1.x client through PROVIDER_AVAILABLE).
+      const [ts, ...tp] = opts.then.split(".");
+      const late = await Promise.all(
+        clients.map(async (inst) => {
+          const proxy = await inst.create(new Token(ts), { timeout: 5000 });
+          return tp.reduce((o, k, i) => (i === tp.length - 1 ? o[k]() : o[k]), proxy);
+        }),
+      );
+      for (const r of late) console.log(`then: ${JSON.stringify(toForm(r))}`);
+    }
   }
   return 0;
 }

@@ -53,6 +53,8 @@ type direction struct {
 var directions = []direction{
 	{"Go client → JS daemon", []run{{"TestClientInterop|TestCLI", []string{"./testscripts"}}}},
 	{"JS client → Go daemon", []run{{"TestDaemonInterop", []string{"./testscripts"}}}},
+	{"Go client → JS daemon behind a 0.x handshake", []run{{"TestLegacyClientInterop", []string{"./testscripts"}}}},
+	{"JS client behind a 0.x handshake → Go daemon", []run{{"TestLegacyDaemonInterop", []string{"./testscripts"}}}},
 	{"JS client → JS daemon (control)", []run{{"TestJSJS", []string{"./testscripts"}}}},
 }
 
