@@ -85,8 +85,11 @@ func (s *Service) unavailable(err error) error {
 	if err == nil || !s.c.peer.Generation.Legacy() || !errors.As(err, &re) || re.Code != string(errcode.ResourceNotFound) {
 		return err
 	}
-	if ctx, ok := re.Context.(*protocol.Object); ok && protocol.Get(ctx, "resourceId") != nil {
-		return err
+	if ctx, ok := re.Context.(*protocol.Object); ok {
+		// core's context: {resourceId: null, path: [service, …]}
+		if path, _ := protocol.Get(ctx, "path").([]any); protocol.Get(ctx, "resourceId") != nil || (len(path) > 0 && path[0] != s.token) {
+			return err
+		}
 	}
 	return errcode.Wrap(errcode.ServiceUnavailable, "Service "+strconv.Quote(s.token)+" is unavailable (the core 0.x daemon does not provide it)", re)
 }

@@ -148,7 +148,7 @@ func TestClientHandshakeLegacy(t *testing.T) {
 				t.Fatalf("identity %v", r.p.Identity)
 			}
 		} else {
-			s.expect(`[12,1,{"name":"_e","code":"E_PROTOCOL_INCOMPATIBLE","message":"the daemon does not speak provider-catalog-v1 (a core 0.x daemon, and legacy peers are refused)"}]`)
+			s.expect(`[12,1,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]`)
 			if r := <-ch; !errors.Is(r.err, errcode.ProtocolIncompatible) {
 				t.Fatalf("err %v", r.err)
 			}

@@ -167,10 +167,10 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 				if legacy {
 					msg += " (a core 0.x daemon, and legacy peers are refused)"
 				}
-				rej := &protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e", Message: msg}
-				b, _ := protocol.AppendRemoteError(nil, rej)
-				_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: b}, maxFrame)
-				return nil, &HandshakeError{Err: rej}
+				// On the wire, the bytes of a JS 1.2.0 client; the local
+				// error says why.
+				_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: protocol.Raw(incompatible)}, maxFrame)
+				return nil, &HandshakeError{Err: &protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e", Message: msg}}
 			}
 			peer = &Peer{Metadata: x.Metadata, Capabilities: x.Capabilities, Providers: x.Providers}
 			if v, err := protocol.DecodeJSON(x.Metadata); err == nil {
@@ -232,8 +232,7 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		peer.Generation = Core0
 	}
 	if (legacy && !hello.AcceptLegacy) || (!legacy && !slices.Contains(req.Capabilities, CapProviderCatalog)) {
-		return reject(&protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e"},
-			[]byte(`{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}`))
+		return reject(&protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e"}, []byte(incompatible))
 	}
 	if peer.Identity == nil {
 		return reject(&protocol.RemoteError{Code: string(errcode.ProtocolError), Name: "NexusProtocolError", Message: "handshake metadata is not an object"}, nil)
@@ -269,6 +268,10 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		}
 	}
 }
+
+// incompatible is the HANDSHAKE_REJECT error both JS 1.2.0 sides send to
+// a peer without provider-catalog-v1.
+const incompatible = `{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}`
 
 // legacyAck reports whether an ACK comes from a core 0.x daemon: it has no
 // capability array ([11,id,meta]).

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nexus-interop/nexus-go/internal/cli"
 	"github.com/nexus-interop/nexus-go/internal/leakcheck"
+	"github.com/nexus-interop/nexus-go/internal/legacy0x"
 )
 
 // TestMain registers the commands the scripts run in subprocesses, and
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 		"nxc":      func() { os.Exit(nxcMain(os.Args[1:], os.Stdout, os.Stderr)) },
 		"nxd":      func() { os.Exit(nxdMain(os.Args[1:], os.Stdout, os.Stderr)) },
 		"nexusctl": func() { os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"legacyd":  func() { os.Exit(legacy0x.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 
