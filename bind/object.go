@@ -2,7 +2,9 @@ package bind
 
 import (
 	"context"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,8 +179,9 @@ func structView(p reflect.Value) *protocol.Object {
 		}
 	}
 	names := methodNames(p.Type())
-	for js, goName := range names {
-		o.Set(js, p.MethodByName(goName).Interface())
+	// In name order: the same object (and resource ids) on every run.
+	for _, js := range slices.Sorted(maps.Keys(names)) {
+		o.Set(js, p.MethodByName(names[js]).Interface())
 	}
 	return o
 }

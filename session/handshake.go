@@ -205,7 +205,9 @@ type Accept func(peer *Peer) *protocol.RemoteError
 // refused exactly as a JS 1.2.0 daemon refuses it
 // ([12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}]). Calls, and
 // READY packets with another id, that arrive before READY are dropped, as
-// JS drops them. ctx bounds it as it bounds ClientHandshake.
+// JS drops them; a REJECT from the client after the ACK ends the
+// handshake with a remote *HandshakeError, as both JS daemons close then.
+// ctx bounds it as it bounds ClientHandshake.
 func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (_ *Peer, err error) {
 	defer bound(ctx, rw)(&err)
 	var req *protocol.HandshakeReqPacket
@@ -260,11 +262,21 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		}
 		// A READY for another id is dropped like a call: a JS daemon
 		// waits for the one that answers its ACK.
-		if r, ok := p.(*protocol.HandshakeReadyPacket); ok && r.ID == req.ID {
-			if !legacy {
-				peer.Providers = r.Providers
+		switch r := p.(type) {
+		case *protocol.HandshakeReadyPacket:
+			if r.ID == req.ID {
+				if !legacy {
+					peer.Providers = r.Providers
+				}
+				return peer, nil
 			}
-			return peer, nil
+		case *protocol.HandshakeRejectPacket:
+			// The client refuses our ACK: both JS daemons close at once.
+			re, perr := protocol.ParseRemoteError(r.Error)
+			if perr != nil {
+				re = &protocol.RemoteError{Code: string(errcode.HandshakeRejected), Message: clipText(r.Error, 256)}
+			}
+			return nil, &HandshakeError{Remote: true, Err: re}
 		}
 	}
 }
