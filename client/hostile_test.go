@@ -871,10 +871,18 @@ func TestHostileDaemonStopsReading(t *testing.T) {
 		if d := gaveUp.Sub(start); d < timeout || d > timeout+hostileSlow(time.Second) {
 			t.Errorf("returned after %v, want at its deadline (%v)", d, timeout)
 		}
-		// A call queued behind the stuck frame returns at its deadline too.
-		_, err = hostileCall(c, 50*time.Millisecond, "echo", 1)
-		if !errors.Is(err, errcode.CallTimeout) {
-			t.Fatalf("the call behind it: %v, want %s", err, errcode.CallTimeout)
+		// A call queued behind the stuck frame returns at its deadline too
+		// (E_CALL_TIMEOUT), or sooner with E_CONN_CLOSED if the session
+		// ends first: on a loaded machine this goroutine may only get here
+		// after StallTimeout has run out.
+		const behind = 50 * time.Millisecond
+		callStart := time.Now()
+		_, err = hostileCall(c, behind, "echo", 1)
+		if took := time.Since(callStart); took > behind+hostileSlow(time.Second) {
+			t.Errorf("the call behind it returned after %v, want at its deadline (%v)", took, behind)
+		}
+		if !errors.Is(err, errcode.CallTimeout) && !(errors.Is(err, errcode.ConnClosed) && c.Err() != nil) {
+			t.Fatalf("the call behind it: %v, want %s (or %s once the session ended)", err, errcode.CallTimeout, errcode.ConnClosed)
 		}
 		select {
 		case <-c.Done():
