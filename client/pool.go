@@ -162,7 +162,9 @@ func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
 // m, it returns E_SERVICE_ACQUISITION_TIMEOUT at once; when sessions match
 // but none provides token yet, it waits for one of them to announce it
 // (PROVIDER_AVAILABLE) until ctx ends (E_SERVICE_ACQUISITION_TIMEOUT,
-// wrapping ctx's error).
+// wrapping ctx's error). A session with a core 0.x daemon, which has no
+// catalog, counts as providing every token: a call to a service that
+// daemon lacks fails with E_SERVICE_UNAVAILABLE.
 func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, error) {
 	for {
 		// The first case is ctx; the others are the candidates' catalog

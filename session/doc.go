@@ -1,6 +1,7 @@
 // Package session is the symmetric Nexus session engine shared by the
-// client and the daemon: the core 1.x handshake (ClientHandshake,
-// ServerHandshake), and a Conn that sends requests (Request) with a table
+// client and the daemon: the handshake of core 1.x and, for legacy
+// peers, of core 0.x (ClientHandshake, ServerHandshake; Generation), and a
+// Conn that sends requests (Request) with a table
 // of pending calls, serves the peer's calls through a Handler and a table
 // of local resources (callbacks and referenced objects, released by
 // RELEASE or when the session ends), and revives and sanitizes payloads
