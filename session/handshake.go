@@ -161,8 +161,9 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 			if x.ID != id {
 				continue
 			}
-			legacy := legacyAck(x)
-			if (legacy && !hello.AcceptLegacy) || (!legacy && !slices.Contains(x.Capabilities, CapProviderCatalog)) {
+			gen, ok := negotiate(x.Capabilities, hello.AcceptLegacy)
+			legacy := gen == Core0
+			if !ok {
 				msg := "the daemon does not speak " + CapProviderCatalog
 				if legacy {
 					msg += " (a core 0.x daemon, and legacy peers are refused)"
@@ -172,13 +173,13 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 				_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: protocol.Raw(incompatible)}, maxFrame)
 				return nil, &HandshakeError{Err: &protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e", Message: msg}}
 			}
-			peer = &Peer{Metadata: x.Metadata, Capabilities: x.Capabilities, Providers: x.Providers}
+			peer = &Peer{Metadata: x.Metadata, Capabilities: x.Capabilities, Providers: x.Providers, Generation: gen}
 			if v, err := protocol.DecodeJSON(x.Metadata); err == nil {
 				peer.Identity, _ = v.(*protocol.Object)
 			}
-			ready := &protocol.HandshakeReadyPacket{ID: id, Legacy: true}
+			var ready *protocol.HandshakeReadyPacket
 			if legacy {
-				peer.Generation, peer.Providers = Core0, nil
+				ready, peer.Providers = &protocol.HandshakeReadyPacket{ID: id, Legacy: true}, nil
 			} else {
 				ready = &protocol.HandshakeReadyPacket{ID: id, Capabilities: []string{CapProviderCatalog}, Providers: orEmpty(hello.Providers)}
 			}
@@ -229,11 +230,10 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 		_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: req.ID, Error: raw}, maxFrame)
 		return nil, &HandshakeError{Err: re}
 	}
-	legacy := req.Capabilities == nil // absent or null: a 0.x client
-	if legacy {
-		peer.Generation = Core0
-	}
-	if (legacy && !hello.AcceptLegacy) || (!legacy && !slices.Contains(req.Capabilities, CapProviderCatalog)) {
+	gen, ok := negotiate(req.Capabilities, hello.AcceptLegacy)
+	peer.Generation = gen
+	legacy := gen == Core0
+	if !ok {
 		return reject(&protocol.RemoteError{Code: string(errcode.ProtocolIncompatible), Name: "_e"}, []byte(incompatible))
 	}
 	if peer.Identity == nil {
@@ -285,9 +285,16 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 // a peer without provider-catalog-v1.
 const incompatible = `{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}`
 
-// legacyAck reports whether an ACK comes from a core 0.x daemon: it has no
-// capability array ([11,id,meta]).
-func legacyAck(a *protocol.HandshakeAckPacket) bool { return a.Capabilities == nil }
+// negotiate settles the generation from the capabilities of the peer's REQ
+// or ACK: none at all (absent or null) is a core 0.x peer, accepted when
+// acceptLegacy is set; a capability array must hold provider-catalog-v1.
+// ok is false when the peer must be refused with E_PROTOCOL_INCOMPATIBLE.
+func negotiate(caps []string, acceptLegacy bool) (gen Generation, ok bool) {
+	if caps == nil {
+		return Core0, acceptLegacy
+	}
+	return Core1, slices.Contains(caps, CapProviderCatalog)
+}
 
 // orEmpty is ss, or an empty list (sent as []) when ss is nil.
 func orEmpty(ss []string) []string {
