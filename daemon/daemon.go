@@ -407,11 +407,11 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	})
 	c.sess = sess
 	d.conns[c] = struct{}{}
-	// Providers registered between the ACK and now (a 0.x client has no
-	// catalog: it calls whatever it wants).
+	// Providers registered between the ACK and now (a 0.x session refuses
+	// the notice: it has no catalog, and calls whatever it wants).
 	var late []string
 	for _, p := range d.order {
-		if !slices.Contains(providers, p) && !peer.Generation.Legacy() {
+		if !slices.Contains(providers, p) {
 			late = append(late, p)
 		}
 	}

@@ -41,13 +41,12 @@ func (d *Daemon) Provide(token string, svc any) error {
 	if !existed {
 		d.order = append(d.order, token)
 		for c := range d.conns {
-			if !c.Generation().Legacy() {
-				conns = append(conns, c)
-			}
+			conns = append(conns, c)
 		}
 	}
 	d.mu.Unlock()
 	for _, c := range conns {
+		// A 0.x session refuses it (session.Conn.Notify): nothing is sent.
 		_ = c.sess.Notify(&protocol.ProviderAvailablePacket{Providers: []string{token}})
 	}
 	d.log.Info("provided", "service", token)
