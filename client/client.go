@@ -15,6 +15,8 @@ import (
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/provider"
+	"github.com/nexus-interop/nexus-go/remote"
 	"github.com/nexus-interop/nexus-go/session"
 )
 
@@ -46,14 +48,37 @@ func (t Address) instance() string {
 // does.
 type Resolver func(Address) (string, error)
 
+// DefaultCallTimeout is how long a call waits for its answer when its
+// context has no deadline and Options.CallTimeout is 0: JS's callTimeout
+// default.
+const DefaultCallTimeout = session.DefaultCallTimeout
+
+// NoCallTimeout, as Options.CallTimeout, lets calls without a context
+// deadline wait for their answer as long as the session lives.
+const NoCallTimeout = session.NoCallTimeout
+
 // Options configures Dial. A nil *Options uses the defaults.
 type Options struct {
 	// AppID is this client's own appId in its identity metadata. Default:
 	// the program's base name.
 	AppID string
 	// Groups, if set, are sent as "groups" in the identity (a 0.x field
-	// that 1.2.0 daemons accept and ignore).
+	// that 1.2.0 daemons accept and ignore, and that MatchGroup matches).
 	Groups []string
+	// Metadata holds extra identity fields sent with the standard ones
+	// ({context, appId, pid}), as a JS peer's endpoint meta may: any
+	// JSON-able values, in key order. The standard keys, and "groups"
+	// when Groups is set, are E_USAGE_INVALID here; UpdateIdentity may
+	// change any field later.
+	Metadata map[string]any
+	// Services are provided to the daemon from the start: they go out in
+	// HANDSHAKE_READY's provider list, and the daemon may call them (see
+	// Client.Provide for services added later). A token listed twice is
+	// E_PROVIDER_DUPLICATE_TOKEN.
+	Services []Provided
+	// Policy decides whether the daemon may be connected to and what it
+	// may call here. The zero Policy allows all.
+	Policy Policy
 	// RefuseLegacy refuses core 0.x daemons (node-ipc 0.3.x: an ACK
 	// without capabilities) with E_PROTOCOL_INCOMPATIBLE, as a JS 1.2.0
 	// client does. By default the client speaks to them: see
@@ -71,13 +96,23 @@ type Options struct {
 	Env *compat.Env
 	// AuthTimeout bounds the pre-auth exchange; 0 means 5 s.
 	AuthTimeout time.Duration
+	// MaxAuthLine bounds the daemon's pre-auth reply line, newline
+	// included (JS: maxAuthLineBytes); 0 means 8 KiB.
+	MaxAuthLine int
 	// HandshakeTimeout bounds the handshake when ctx has no earlier
 	// deadline; 0 means 30 s.
 	HandshakeTimeout time.Duration
+	// CallTimeout bounds how long a call (to a service or a reference of
+	// the daemon) waits for its answer when its context has no deadline;
+	// then it fails with E_CALL_TIMEOUT, as a JS call does after its
+	// callTimeout. 0 means DefaultCallTimeout (5 s, JS's default);
+	// NoCallTimeout (or any negative value) means no bound. A context
+	// deadline, earlier or later, always takes precedence.
+	CallTimeout time.Duration
 	// MaxFrameSize bounds frames both ways; 0 means 16 MiB.
 	MaxFrameSize int
-	// MaxInFlight bounds the callbacks the daemon may run at once here;
-	// 0 means 1024.
+	// MaxInFlight bounds the calls (to callbacks and provided services)
+	// the daemon may run at once here; 0 means 1024.
 	MaxInFlight int
 	// StallTimeout is how long the session waits for the daemon to take
 	// bytes it writes when no caller waits with a context of its own (a
@@ -86,6 +121,42 @@ type Options struct {
 	// memory budget; then the session ends with E_CONN_CLOSED. 0 means
 	// 10 s.
 	StallTimeout time.Duration
+}
+
+// Provided is a service a client provides to its daemon, as a JS client's
+// provide(token, impl, {policy}) does.
+type Provided struct {
+	// Token is the service token id. Required.
+	Token string
+	// Service is adapted as daemon.Provide adapts services (bind.Object):
+	// usually a pointer to a struct whose methods the daemon calls and
+	// whose exported fields it gets and sets.
+	Service any
+	// CanCall, if set, decides for calls on this service (and on the
+	// resources its calls hand out) instead of Policy.CanCall, as a JS
+	// service policy does.
+	CanCall func(c *Client, service string, path []string, op session.Op) bool
+}
+
+// Policy holds the client's authorization hooks, with core's semantics
+// (a JS client's policy: {canConnect, canCall}).
+type Policy struct {
+	// CanConnect decides whether the session with the daemon may open,
+	// given the daemon's identity (c.Daemon()) and what the client
+	// observed (c.Observed()); it is asked again with the merged identity
+	// on every IDENTITY_UPDATE from the daemon. A false answer (or a
+	// panic) refuses the ACK with a HANDSHAKE_REJECT carrying
+	// E_AUTH_CONNECT_DENIED (Dial returns a local *session.HandshakeError
+	// with that code), or, on an update, closes the session. nil allows
+	// every daemon.
+	CanConnect func(c *Client) bool
+	// CanCall decides whether the daemon may run a call here: on a
+	// provided service (service is its token, path below it) or on a
+	// callback or other resource the client handed out (service is the
+	// service whose call made it, "" for callbacks passed as arguments).
+	// A false answer (or a panic) is an ERR with E_AUTH_CALL_DENIED. nil
+	// allows every call.
+	CanCall func(c *Client, service string, path []string, op session.Op) bool
 }
 
 // ResolvePath returns the socket path Dial would use for target: the
@@ -128,11 +199,15 @@ type Client struct {
 	conn     *session.Conn
 	peer     *session.Peer
 	observed session.Observed
+	policy   Policy
+	services *provider.Table[*Client]
+	self     *session.Identity // this client's identity
+	daemon   *session.Identity // the daemon's, as last updated
 
+	changes   remote.Changes // providers, the daemon's identity, the session's end
 	mu        sync.Mutex
 	providers []string
 	provided  map[string]bool // the tokens in providers: a daemon may announce millions
-	changed   chan struct{}   // closed and replaced when providers change
 }
 
 // Dial connects to the daemon for target, runs pre-auth when opts.Token is
@@ -186,12 +261,36 @@ func (d dialCause) Error() string {
 
 func (d dialCause) Unwrap() error { return d.err }
 
+// identity builds the client's identity metadata from opts.
+func identity(opts *Options) (*protocol.Object, error) {
+	appID := opts.AppID
+	if appID == "" {
+		appID = filepath.Base(os.Args[0])
+	}
+	meta := protocol.NewObject("context", compat.ClientContext, "appId", appID, "pid", float64(os.Getpid()))
+	if len(opts.Groups) > 0 {
+		meta.Set("groups", opts.Groups)
+	}
+	return meta, session.ExtendIdentity(meta, opts.Metadata)
+}
+
 func handshake(ctx context.Context, nc net.Conn, target Address, path string, opts *Options) (*Client, error) {
+	meta, err := identity(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{target: target, policy: opts.Policy, services: provider.New[*Client]("client"), self: session.NewIdentity(meta), provided: map[string]bool{}}
+	for _, p := range opts.Services {
+		if _, err := c.services.Provide(p.Token, p.Service, p.CanCall); err != nil {
+			return nil, err
+		}
+	}
+
 	// The context ends the setup by closing the socket under it.
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 
-	observed := session.Observe(nc, path)
+	c.observed = session.Observe(nc, path)
 	var br *bufio.Reader // for the pre-auth line only
 	if opts.Token != "" {
 		timeout := opts.AuthTimeout
@@ -203,7 +302,11 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		if _, err := nc.Write(protocol.AppendAuthRequest(nil, opts.Token)); err != nil {
 			return nil, errcode.Wrap(errcode.IPCAuthFailed, "IPC authentication failed", err)
 		}
-		line, err := protocol.ReadAuthLine(br, protocol.DefaultMaxAuthLine)
+		maxLine := opts.MaxAuthLine
+		if maxLine <= 0 {
+			maxLine = protocol.DefaultMaxAuthLine
+		}
+		line, err := protocol.ReadAuthLine(br, maxLine)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
@@ -224,7 +327,7 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		if err := protocol.ParseAuthOK(line); err != nil {
 			return nil, err
 		}
-		observed.Authenticated, observed.AuthMethod = true, "shared-secret"
+		c.observed.Authenticated, c.observed.AuthMethod = true, "shared-secret"
 	}
 
 	hsTimeout := opts.HandshakeTimeout
@@ -237,15 +340,14 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 	}
 	nc.SetDeadline(deadline)
 	fr := protocol.NewFrameReaderAfter(nc, br, opts.MaxFrameSize)
-	appID := opts.AppID
-	if appID == "" {
-		appID = filepath.Base(os.Args[0])
-	}
-	meta := protocol.NewObject("context", compat.ClientContext, "appId", appID, "pid", float64(os.Getpid()))
-	if len(opts.Groups) > 0 {
-		meta.Set("groups", opts.Groups)
-	}
-	peer, err := session.ClientHandshake(ctx, nc, fr, session.Hello{Metadata: meta, AcceptLegacy: !opts.RefuseLegacy}, opts.MaxFrameSize)
+	hello := session.Hello{Metadata: meta, Providers: c.services.Start(), AcceptLegacy: !opts.RefuseLegacy}
+	peer, err := session.ClientHandshake(ctx, nc, fr, hello, func(p *session.Peer) *protocol.RemoteError {
+		c.peer, c.daemon = p, session.NewIdentity(p.Identity)
+		if c.policy.CanConnect != nil && !provider.SafeBool(func() bool { return c.policy.CanConnect(c) }) {
+			return &protocol.RemoteError{Name: "LogicalConnectionAuthDeniedError", Code: string(errcode.AuthConnectDenied), Message: "connection denied by the client's policy"}
+		}
+		return nil
+	}, opts.MaxFrameSize)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
@@ -260,43 +362,124 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 		return nil, errcode.Wrap(errcode.CallTimeout, "dial cancelled", ctx.Err())
 	}
 	nc.SetDeadline(time.Time{})
-	c := &Client{target: target, peer: peer, observed: observed, providers: slices.Clone(peer.Providers), provided: map[string]bool{}, changed: make(chan struct{})}
+	c.peer = peer
+	c.providers = slices.Clone(peer.Providers)
 	for _, p := range peer.Providers {
 		c.provided[p] = true
 	}
 	c.conn = session.New(nc, fr, session.Config{
+		Handler:           c.services,
 		Bind:              bind.Resource,
 		MaxFrameSize:      opts.MaxFrameSize,
 		MaxInFlight:       opts.MaxInFlight,
 		WriteStallTimeout: opts.StallTimeout,
+		CallTimeout:       session.CallTimeoutOption(opts.CallTimeout),
+		BaseContext:       context.WithValue(context.Background(), clientKey{}, c),
+		Authorize:         func(call *session.Call) error { return c.services.Authorize(c, call, c.policy.CanCall) },
 		OnProviders:       c.addProviders,
+		OnIdentityUpdate:  c.daemonUpdate,
 		Generation:        peer.Generation,
 	})
+	// Wake Pool.Select and WaitProvider when the session ends.
+	c.conn.AfterDone(c.changes.Notify)
 	return c, nil
+}
+
+type clientKey struct{}
+
+// FromContext returns the client whose daemon made the call, from the
+// context a provided service's method or a callback receives; nil
+// outside such a call.
+func FromContext(ctx context.Context) *Client {
+	c, _ := ctx.Value(clientKey{}).(*Client)
+	return c
 }
 
 func (c *Client) addProviders(ps []string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, p := range ps {
 		if !c.provided[p] {
 			c.provided[p] = true
 			c.providers = append(c.providers, p)
 		}
 	}
-	close(c.changed)
-	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	c.changes.Notify()
+}
+
+// daemonUpdate applies the daemon's IDENTITY_UPDATE and asks CanConnect
+// again, as core does; a denial closes the session.
+func (c *Client) daemonUpdate(raw protocol.Raw) error {
+	u, err := session.DecodeIdentityUpdate(raw)
+	if err != nil {
+		return err
+	}
+	c.daemon.Merge(u)
+	c.changes.Notify()
+	if c.policy.CanConnect != nil && !provider.SafeBool(func() bool { return c.policy.CanConnect(c) }) {
+		return errcode.New(errcode.AuthConnectDenied, "the daemon's identity update was denied by the client's policy")
+	}
+	return nil
 }
 
 // Target returns the target the client was dialed for.
 func (c *Client) Target() Address { return c.target }
 
-// Daemon returns the daemon's identity metadata from the handshake
-// ({context:"node-ipc-daemon", appId, instance, pid, ...}).
-func (c *Client) Daemon() *protocol.Object { return c.peer.Identity }
+// Daemon returns the daemon's identity metadata ({context:
+// "node-ipc-daemon", appId, instance, pid, ...}): the handshake's, merged
+// with every IDENTITY_UPDATE the daemon sent since. The object returned
+// does not change; call again for the current one.
+func (c *Client) Daemon() *protocol.Object { return c.daemon.Get() }
 
-// DaemonMetadata returns the daemon's identity exactly as sent.
+// DaemonMetadata returns the daemon's identity exactly as sent in the
+// handshake.
 func (c *Client) DaemonMetadata() protocol.Raw { return c.peer.Metadata }
+
+// Identity returns this client's own identity metadata: the handshake's,
+// merged with every UpdateIdentity since.
+func (c *Client) Identity() *protocol.Object { return c.self.Get() }
+
+// UpdateIdentity merges updates into this client's identity and sends
+// them to the daemon as IDENTITY_UPDATE [13,null,updates], as JS
+// updateIdentity does; the daemon merges them into its view of this
+// client and asks its CanConnect policy again (a denial closes the
+// session). updates is a *protocol.Object or a map[string]any (its keys
+// sent in sorted order). Errors: E_USAGE_INVALID for updates that are
+// not an object, E_CONN_CLOSED when the session has ended.
+func (c *Client) UpdateIdentity(ctx context.Context, updates any) error {
+	u, err := session.IdentityUpdates(updates)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return errcode.FromContext(ctx)
+	}
+	c.self.Merge(u)
+	return c.conn.UpdateIdentity(u)
+}
+
+// Provide makes svc available to the daemon under token, after Dial (see
+// Options.Services for services provided from the start), adapted and
+// checked as Options.Services are: a new token is announced to the daemon
+// with PROVIDER_AVAILABLE, and a token provided again replaces the
+// service and is announced again, as a JS provide() after ready does. A
+// core 0.x daemon has no catalog: it is sent nothing, and may call the
+// service at once. canCall, if not nil, is the service's own policy (see
+// Provided.CanCall).
+func (c *Client) Provide(token string, svc any, canCall func(c *Client, service string, path []string, op session.Op) bool) error {
+	announce, err := c.services.Provide(token, svc, canCall)
+	if err != nil || !announce {
+		return err
+	}
+	err = c.conn.Notify(&protocol.ProviderAvailablePacket{Providers: []string{token}})
+	if errcode.CodeOf(err) == errcode.UsageInvalid && c.peer.Generation.Legacy() {
+		return nil // a 0.x daemon has no catalog
+	}
+	return err
+}
+
+// Provided returns the tokens this client provides, in order.
+func (c *Client) Provided() []string { return c.services.Providers() }
 
 // Generation returns the daemon's protocol generation: session.Core0 for
 // a node-ipc 0.3.x daemon, which has no provider catalog, session.Core1
@@ -313,17 +496,18 @@ func (c *Client) Providers() []string {
 	return slices.Clone(c.providers)
 }
 
-// WaitProvider waits until the daemon provides token (or ctx ends, or the
-// session ends). A core 0.x daemon has no catalog to wait for: it returns
-// nil at once, and a call to a service the daemon lacks fails with
-// E_SERVICE_UNAVAILABLE.
+// WaitProvider waits until the daemon provides token (or ctx ends:
+// E_SERVICE_ACQUISITION_TIMEOUT, or the session ends: E_CONN_CLOSED). A
+// core 0.x daemon has no catalog to wait for: it returns nil at once, and
+// a call to a service the daemon lacks fails with E_SERVICE_UNAVAILABLE.
 func (c *Client) WaitProvider(ctx context.Context, token string) error {
 	if c.peer.Generation.Legacy() {
 		return c.conn.Err()
 	}
 	for {
+		changed := c.changes.Wait()
 		c.mu.Lock()
-		has, changed := c.provided[token], c.changed
+		has := c.provided[token]
 		c.mu.Unlock()
 		if has {
 			return nil
@@ -336,6 +520,17 @@ func (c *Client) WaitProvider(ctx context.Context, token string) error {
 			return errcode.Wrap(errcode.ServiceAcquisitionTimeout, "no provider for "+token, ctx.Err())
 		}
 	}
+}
+
+// candidate is c as a remote.Candidate for token; changed is closed when
+// that may change.
+func (c *Client) candidate(token string) (remote.Candidate, <-chan struct{}) {
+	ch := c.changes.Wait()
+	c.mu.Lock()
+	// A 0.x daemon has no catalog: it may provide anything.
+	has := c.provided[token] || c.peer.Generation.Legacy()
+	c.mu.Unlock()
+	return remote.Candidate{Identity: c.Daemon(), Observed: c.observed, Session: c.conn, Provides: has}, ch
 }
 
 // Observed returns what this side observed about the connection: the
@@ -358,4 +553,4 @@ func (c *Client) Close() error { return c.conn.Close() }
 // It does not check the catalog; a call to an unknown service fails with
 // the daemon's error (E_RESOURCE_NOT_FOUND; from a core 0.x daemon,
 // E_SERVICE_UNAVAILABLE wrapping it, as that daemon has no catalog).
-func (c *Client) Service(token string) *Service { return &Service{c: c, token: token} }
+func (c *Client) Service(token string) *Service { return remote.NewService(c.conn, token) }

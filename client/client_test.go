@@ -232,7 +232,7 @@ func TestPoolAndMatchers(t *testing.T) {
 
 	// Select never dials: nothing is open yet, so it returns at once, even
 	// with a context that never ends.
-	if _, err := pool.Select(context.Background(), "svc", nil); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+	if _, err := pool.Select(context.Background(), "svc", nil); !errors.Is(err, errcode.ServiceNoMatch) {
 		t.Fatalf("select on empty pool: %v", err)
 	}
 	svc, err := pool.Service(ctx, "svc")
@@ -250,7 +250,7 @@ func TestPoolAndMatchers(t *testing.T) {
 	if _, err := pool.Client(ctx, client.Address{AppID: "a", Instance: "two"}); err != nil {
 		t.Fatal(err)
 	}
-	sel, err := pool.Select(ctx, "svc", client.MatchAll(client.MatchDaemon("a"), client.MatchInstance("two")))
+	sel, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchAll(client.MatchDaemon("a"), client.MatchInstance("two"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,15 +258,15 @@ func TestPoolAndMatchers(t *testing.T) {
 	if err != nil || res.Value() != "via two" {
 		t.Fatalf("%v %v", res.Value(), err)
 	}
-	if _, err := pool.Select(ctx, "svc", client.MatchGroup("g-two")); err != nil {
+	if _, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchGroup("g-two")}); err != nil {
 		t.Fatalf("group: %v", err)
 	}
 	short, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel2()
-	if _, err := pool.Select(short, "svc", client.MatchAny(client.MatchClient("a"), client.MatchDaemon("zzz"))); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+	if _, err := pool.Select(short, "svc", &client.SelectOptions{Where: client.MatchAny(client.MatchClient("a"), client.MatchDaemon("zzz"))}); !errors.Is(err, errcode.ServiceNoMatch) {
 		t.Fatalf("no match: %v", err)
 	}
-	if _, err := pool.Select(short, "missing", nil); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+	if _, err := pool.Select(short, "missing", &client.SelectOptions{Wait: true}); !errors.Is(err, errcode.ServiceWaitTimeout) {
 		t.Fatalf("missing token: %v", err)
 	}
 }

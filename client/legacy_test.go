@@ -199,7 +199,7 @@ func TestLegacyHandshake(t *testing.T) {
 	if g, _ := protocol.Get(c.Daemon(), "groups").([]any); len(g) != 2 || g[0] != "g1" || g[1] != "g2" {
 		t.Errorf("daemon groups %#v", protocol.Get(c.Daemon(), "groups"))
 	}
-	if !client.MatchAll(client.MatchDaemon("example-app"), client.MatchInstance("default"), client.MatchGroup("g2"))(c.Daemon()) {
+	if !client.MatchAll(client.MatchDaemon("example-app"), client.MatchInstance("default"), client.MatchGroup("g2"))(c.Daemon(), c.Observed()) {
 		t.Errorf("matchers do not match %s", c.DaemonMetadata())
 	}
 	// No catalog to wait for: nil at once, whatever the token, with a
@@ -761,7 +761,7 @@ func TestLegacyPool(t *testing.T) {
 		t.Fatalf("generation %v", c.Generation())
 	}
 	// No catalog: the 0.x session is taken to provide the service.
-	svc, err := pool.Select(ctx, "echo-service", client.MatchAll(client.MatchDaemon("example-app"), client.MatchGroup("g1")))
+	svc, err := pool.Select(ctx, "echo-service", &client.SelectOptions{Where: client.MatchAll(client.MatchDaemon("example-app"), client.MatchGroup("g1"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -777,7 +777,7 @@ func TestLegacyPool(t *testing.T) {
 		t.Errorf("nosvc: %v", err)
 	}
 	// Matchers still choose: none matches another group.
-	if _, err := pool.Select(ctx, "echo-service", client.MatchGroup("g2")); !errors.Is(err, errcode.ServiceAcquisitionTimeout) {
+	if _, err := pool.Select(ctx, "echo-service", &client.SelectOptions{Where: client.MatchGroup("g2")}); !errors.Is(err, errcode.ServiceNoMatch) {
 		t.Errorf("other group: %v", err)
 	}
 	svc2, err := pool.Service(ctx, "echo-service")

@@ -2,93 +2,59 @@ package client
 
 import (
 	"context"
-	"reflect"
-	"slices"
+	"strconv"
 	"sync"
 
-	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
-	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/remote"
 )
 
-// Matcher chooses peers by their identity metadata. It is the Go form of
-// the node-ipc matchers daemon(appId), client(appId), instance(name) and
-// group(name); combine them with MatchAll and MatchAny.
-type Matcher func(identity *protocol.Object) bool
+// Matcher chooses daemons by their identity and what the client observed
+// about the connection, as a JS where function does (see
+// remote.Matcher).
+type Matcher = remote.Matcher
 
-func str(o *protocol.Object, key string) string {
-	s, _ := protocol.Get(o, key).(string)
-	return s
-}
+// SelectOptions are Pool.Select's options, JS select's {where, wait} (see
+// remote.SelectOptions).
+type SelectOptions = remote.SelectOptions
 
 // MatchDaemon matches a node-ipc daemon with this appId.
-func MatchDaemon(appID string) Matcher {
-	return func(id *protocol.Object) bool {
-		return str(id, "context") == compat.DaemonContext && str(id, "appId") == appID
-	}
-}
+func MatchDaemon(appID string) Matcher { return remote.MatchDaemon(appID) }
 
 // MatchClient matches a node-ipc client with this appId.
-func MatchClient(appID string) Matcher {
-	return func(id *protocol.Object) bool {
-		return str(id, "context") == compat.ClientContext && str(id, "appId") == appID
-	}
-}
+func MatchClient(appID string) Matcher { return remote.MatchClient(appID) }
 
 // MatchInstance matches a daemon instance ("default" when the identity has
 // none).
-func MatchInstance(name string) Matcher {
-	return func(id *protocol.Object) bool {
-		inst := str(id, "instance")
-		if inst == "" {
-			inst = compat.DefaultInstance
-		}
-		return inst == name
-	}
-}
+func MatchInstance(name string) Matcher { return remote.MatchInstance(name) }
 
-// MatchGroup matches identities whose "groups" array holds name.
-func MatchGroup(name string) Matcher {
-	return func(id *protocol.Object) bool {
-		groups, _ := protocol.Get(id, "groups").([]any)
-		return slices.Contains(groups, any(name))
-	}
-}
+// MatchGroup matches identities whose "groups" holds name (see
+// remote.MatchGroup for what node-ipc 0.6.0 sends).
+func MatchGroup(name string) Matcher { return remote.MatchGroup(name) }
+
+// MatchField matches identities whose field key equals value (see
+// remote.MatchField).
+func MatchField(key string, value any) Matcher { return remote.MatchField(key, value) }
 
 // MatchAll matches when every matcher does.
-func MatchAll(ms ...Matcher) Matcher {
-	return func(id *protocol.Object) bool {
-		for _, m := range ms {
-			if !m(id) {
-				return false
-			}
-		}
-		return true
-	}
-}
+func MatchAll(ms ...Matcher) Matcher { return remote.MatchAll(ms...) }
 
 // MatchAny matches when any matcher does.
-func MatchAny(ms ...Matcher) Matcher {
-	return func(id *protocol.Object) bool {
-		for _, m := range ms {
-			if m(id) {
-				return true
-			}
-		}
-		return false
-	}
-}
+func MatchAny(ms ...Matcher) Matcher { return remote.MatchAny(ms...) }
 
 // Pool keeps one session per daemon target, as a JS client runtime does:
 // Client dials a target on first use and reuses the session while it
-// lives; Service goes to the default target; Select chooses among the
-// sessions already open. It is safe for concurrent use.
+// lives; Service goes to the default target; Select and SelectMulticast
+// choose among the sessions already open, and CreateMulticast dials its
+// targets. Every session uses the pool's Options (its Services are
+// provided to every daemon). It is safe for concurrent use.
 type Pool struct {
 	opts          Options
 	defaultTarget *Address
 
 	mu      sync.Mutex
 	clients map[Address]*Client
+	changes remote.Changes // a session was added
 	closed  bool
 }
 
@@ -140,6 +106,7 @@ func (p *Pool) Client(ctx context.Context, target Address) (*Client, error) {
 		return nil, errcode.New(errcode.ConnClosed, "pool is closed")
 	}
 	p.clients[key] = c
+	p.changes.Notify()
 	return c, nil
 }
 
@@ -156,53 +123,72 @@ func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
 	return c.Service(token), nil
 }
 
-// Select returns the service token on an open session whose daemon
-// identity matches m (nil matches any) and whose catalog provides token.
-// Like JS select(), it never opens a socket. When no open session matches
-// m, it returns E_SERVICE_ACQUISITION_TIMEOUT at once; when sessions match
-// but none provides token yet, it waits for one of them to announce it
-// (PROVIDER_AVAILABLE) until ctx ends (E_SERVICE_ACQUISITION_TIMEOUT,
-// wrapping ctx's error). A session with a core 0.x daemon, which has no
-// catalog, counts as providing every token: a call to a service that
-// daemon lacks fails with E_SERVICE_UNAVAILABLE.
-func (p *Pool) Select(ctx context.Context, token string, m Matcher) (*Service, error) {
-	for {
-		// The first case is ctx; the others are the candidates' catalog
-		// change channels, captured under their lock together with the
-		// catalog they were checked against, so a change after the check
-		// closes a channel that the wait below sees.
-		cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}}
-		p.mu.Lock()
-		for _, c := range p.clients {
-			if c.Err() != nil || (m != nil && !m(c.Daemon())) {
-				continue
-			}
-			c.mu.Lock()
-			// A 0.x daemon has no catalog: it may provide anything.
-			has, ch := c.provided[token] || c.peer.Generation.Legacy(), c.changed
-			c.mu.Unlock()
-			if has {
-				p.mu.Unlock()
-				return c.Service(token), nil
-			}
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-		}
-		p.mu.Unlock()
-		if len(cases) == 1 {
-			return nil, errcode.New(errcode.ServiceAcquisitionTimeout, "no open session provides "+token)
-		}
-		if selectWaitHook != nil {
-			selectWaitHook()
-		}
-		if i, _, _ := reflect.Select(cases); i == 0 {
-			return nil, errcode.Wrap(errcode.ServiceAcquisitionTimeout, "no provider for "+token, ctx.Err())
-		}
-	}
+// Select chooses, among the sessions already open, the one whose daemon
+// matches opts.Where and provides token, and returns that service, with
+// JS select's semantics and codes (see remote.Select): it never opens a
+// session; no match is E_SERVICE_NO_MATCH and two are
+// E_SERVICE_AMBIGUOUS; with opts.Wait it waits for a match (a session
+// opened by another caller, a PROVIDER_AVAILABLE, an IDENTITY_UPDATE)
+// until opts.WaitTimeout or ctx ends, then E_SERVICE_WAIT_TIMEOUT. A
+// session with a core 0.x daemon, which has no catalog, counts as
+// providing every token: a call to a service that daemon lacks fails with
+// E_SERVICE_UNAVAILABLE.
+func (p *Pool) Select(ctx context.Context, token string, opts *SelectOptions) (*Service, error) {
+	return remote.Select(ctx, p.source, token, opts)
 }
 
-// selectWaitHook, when a test sets it, runs after Select has chosen the
-// sessions to wait for and before it waits.
-var selectWaitHook func()
+// SelectMulticast returns a multicast over every open session whose
+// daemon matches where (nil: all) and provides token now, as JS
+// selectMulticast does (see remote.Multicast: All-style calls return
+// every daemon's outcome, Stream-style ones yield them as they arrive).
+// It never opens a session.
+func (p *Pool) SelectMulticast(token string, where Matcher) *remote.Multicast {
+	return remote.SelectMulticast(p.source, token, where)
+}
+
+// CreateMulticast opens (or reuses) a session with every target, as JS
+// createMulticast does, and returns a multicast over those whose daemon
+// matches where (nil: all). Every target must provide token: it waits
+// for their catalogs until ctx ends. Errors: the first dial error; a
+// target that does not provide token when ctx ends is
+// E_SERVICE_UNAVAILABLE wrapping that wait's error.
+func (p *Pool) CreateMulticast(ctx context.Context, token string, targets []Address, where Matcher) (*remote.Multicast, error) {
+	var peers []remote.Candidate
+	for _, t := range targets {
+		c, err := p.Client(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.WaitProvider(ctx, token); err != nil {
+			return nil, errcode.Wrap(errcode.ServiceUnavailable, "Service target for "+strconv.Quote(token)+" is unavailable on "+t.String(), err)
+		}
+		cand, _ := c.candidate(token)
+		if cand.Identity != nil && where != nil && !where(cand.Identity, cand.Observed) {
+			continue
+		}
+		peers = append(peers, cand)
+	}
+	return remote.NewMulticast(token, peers), nil
+}
+
+// source lists the pool's open sessions as candidates for token.
+func (p *Pool) source(token string) ([]remote.Candidate, []<-chan struct{}) {
+	added := p.changes.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cands := make([]remote.Candidate, 0, len(p.clients))
+	changed := make([]<-chan struct{}, 0, len(p.clients)+1)
+	changed = append(changed, added)
+	for _, c := range p.clients {
+		if c.Err() != nil {
+			continue
+		}
+		cand, ch := c.candidate(token)
+		cands = append(cands, cand)
+		changed = append(changed, ch)
+	}
+	return cands, changed
+}
 
 // Close ends every session of the pool.
 func (p *Pool) Close() error {

@@ -1,193 +1,28 @@
 package client
 
 import (
-	"context"
-	"errors"
-	"strconv"
-	"strings"
-
-	"github.com/nexus-interop/nexus-go/bind"
-	"github.com/nexus-interop/nexus-go/errcode"
-	"github.com/nexus-interop/nexus-go/protocol"
-	"github.com/nexus-interop/nexus-go/session"
+	"github.com/nexus-interop/nexus-go/remote"
 )
 
-// SplitPath splits a dotted path ("store.items.add") into segments. An
-// empty string is the empty path.
-func SplitPath(p string) []string {
-	if p == "" {
-		return []string{}
-	}
-	return strings.Split(p, ".")
-}
+// The daemon's services, results and references: the types of package
+// remote, which the daemon package uses too for the services its clients
+// provide.
+type (
+	// Service is a handle on one service of the daemon, the Go counterpart
+	// of the proxy that nexus.create(Token) returns in JS (see
+	// remote.Service).
+	Service = remote.Service
+	// Result is a decoded result (see remote.Result).
+	Result = remote.Result
+	// Ref is a reference to a daemon resource: a function or a nexus.ref
+	// object (see remote.Ref).
+	Ref = remote.Ref
+)
 
-// Service is a handle on one service of the daemon, the Go counterpart of
-// the proxy that nexus.create(Token) returns in JS. It is cheap and safe
-// for concurrent use.
-type Service struct {
-	c     *Client
-	token string
-}
-
-// Token returns the service token id.
-func (s *Service) Token() string { return s.token }
-
-func (s *Service) target(path []string) protocol.Callee {
-	p := make([]string, 1+len(path))
-	p[0] = s.token
-	copy(p[1:], path)
-	return protocol.Callee{Path: p}
-}
-
-// Call calls the method at a dotted path ("echo", "store.items.add") with
-// args and returns its result. Go functions among the args (at any depth)
-// become callbacks the daemon can call, concurrently and many times, until
-// it releases them or the session ends.
-func (s *Service) Call(ctx context.Context, method string, args ...any) (Result, error) {
-	if !strings.Contains(method, ".") && method != "" {
-		raw, err := s.c.conn.Apply(ctx, protocol.Callee{Path: []string{s.token, method}}, args)
-		return s.result(raw, err)
-	}
-	return s.CallPath(ctx, SplitPath(method), args...)
-}
-
-// CallPath is Call with the path as segments (for names that contain dots).
-func (s *Service) CallPath(ctx context.Context, path []string, args ...any) (Result, error) {
-	raw, err := s.c.conn.Apply(ctx, s.target(path), args)
-	return s.result(raw, err)
-}
-
-// Get reads the property at a dotted path; "" reads the whole service
-// (every method arrives as a reference, as in JS).
-func (s *Service) Get(ctx context.Context, path string) (Result, error) {
-	raw, err := s.c.conn.Request(ctx, session.OpGet, s.target(SplitPath(path)), nil)
-	return s.result(raw, err)
-}
-
-// Set writes the property at a dotted path. A JS client can only set
-// properties of refs; the daemon accepts SET on service properties too, and
-// so does this method.
-func (s *Service) Set(ctx context.Context, path string, v any) error {
-	_, err := s.c.conn.Request(ctx, session.OpSet, s.target(SplitPath(path)), v)
-	return s.unavailable(err)
-}
-
-func (s *Service) result(raw protocol.Raw, err error) (Result, error) {
-	return s.c.result(raw, s.unavailable(err))
-}
-
-// unavailable turns a core 0.x daemon's E_RESOURCE_NOT_FOUND for a service
-// call into E_SERVICE_UNAVAILABLE (wrapping it): with no catalog, that
-// answer is how a 0.x daemon says it does not provide the service. Other
-// errors, and every error of a 1.x daemon, are returned as they are.
-func (s *Service) unavailable(err error) error {
-	var re *protocol.RemoteError
-	if err == nil || !s.c.peer.Generation.Legacy() || !errors.As(err, &re) || re.Code != string(errcode.ResourceNotFound) {
-		return err
-	}
-	if ctx, ok := re.Context.(*protocol.Object); ok {
-		// core's context: {resourceId: null, path: [service, …]}
-		if path, _ := protocol.Get(ctx, "path").([]any); protocol.Get(ctx, "resourceId") != nil || (len(path) > 0 && path[0] != s.token) {
-			return err
-		}
-	}
-	return errcode.Wrap(errcode.ServiceUnavailable, "Service "+strconv.Quote(s.token)+" is unavailable (the core 0.x daemon does not provide it)", re)
-}
-
-func (c *Client) result(raw protocol.Raw, err error) (Result, error) {
-	if err != nil {
-		return Result{}, err
-	}
-	v, err := c.conn.Decode(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{v: v}, nil
-}
-
-// Result is a decoded result. Its Value is nil, bool, float64, string,
-// []any, *protocol.Object, protocol.Undefined, *protocol.Map,
-// *protocol.Set, *big.Int, or a *session.RemoteRef for a reference, nested
-// as the daemon sent it. Result.Ref wraps a top-level reference as a *Ref;
-// AsRef wraps one found inside the value.
-type Result struct{ v any }
-
-// Value returns the decoded value.
-func (r Result) Value() any { return r.v }
-
-// Decode assigns the result to dst (a pointer) with bind.Assign's
-// rules: into user structs by their JS field names (protocol.StructFields),
-// numbers into integer types when
-// integral, and so on. A *session.RemoteRef field or *Ref receives refs.
-func (r Result) Decode(dst any) error {
-	if p, ok := dst.(**Ref); ok {
-		ref, err := r.Ref()
-		*p = ref
-		return err
-	}
-	return bind.Assign(dst, r.v)
-}
-
-// Ref returns the result as a reference, when the daemon returned a
-// function or a nexus.ref object.
-func (r Result) Ref() (*Ref, error) {
-	rr, ok := r.v.(*session.RemoteRef)
-	if !ok {
-		return nil, errcode.New(errcode.UsageInvalid, "the result is not a reference")
-	}
-	return &Ref{r: rr}, nil
-}
-
-// Ref is a reference to a daemon resource: a function or a nexus.ref
-// object. It is bound to its session and safe for concurrent use.
-type Ref struct{ r *session.RemoteRef }
+// SplitPath splits a dotted path ("store.items.add") into segments (see
+// remote.SplitPath).
+func SplitPath(p string) []string { return remote.SplitPath(p) }
 
 // AsRef wraps a reference found inside a decoded value (a
-// *session.RemoteRef) as a *Ref.
-func AsRef(v any) (*Ref, bool) {
-	rr, ok := v.(*session.RemoteRef)
-	if !ok {
-		return nil, false
-	}
-	return &Ref{r: rr}, true
-}
-
-// ID returns the daemon's resource id ("res-3").
-func (r *Ref) ID() string { return r.r.ID() }
-
-// Invoke calls the referenced function itself.
-func (r *Ref) Invoke(ctx context.Context, args ...any) (Result, error) {
-	return r.CallPath(ctx, []string{}, args...)
-}
-
-// Call calls the method at a dotted path of the referenced object.
-func (r *Ref) Call(ctx context.Context, method string, args ...any) (Result, error) {
-	return r.CallPath(ctx, SplitPath(method), args...)
-}
-
-// CallPath is Call with the path as segments.
-func (r *Ref) CallPath(ctx context.Context, path []string, args ...any) (Result, error) {
-	v, err := r.r.Call(ctx, path, args...)
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{v: v}, nil
-}
-
-// Get reads a property of the referenced object.
-func (r *Ref) Get(ctx context.Context, path string) (Result, error) {
-	v, err := r.r.Get(ctx, SplitPath(path))
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{v: v}, nil
-}
-
-// Set writes a property of the referenced object.
-func (r *Ref) Set(ctx context.Context, path string, v any) error {
-	return r.r.Set(ctx, SplitPath(path), v)
-}
-
-// Release tells the daemon this client no longer uses the resource; later
-// uses fail.
-func (r *Ref) Release() error { return r.r.Release() }
+// *session.RemoteRef) as a *Ref (see remote.AsRef).
+func AsRef(v any) (*Ref, bool) { return remote.AsRef(v) }

@@ -17,6 +17,8 @@ import (
 	"github.com/nexus-interop/nexus-go/compat"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/provider"
+	"github.com/nexus-interop/nexus-go/remote"
 	"github.com/nexus-interop/nexus-go/session"
 )
 
@@ -37,8 +39,15 @@ type Options struct {
 	// Env is the environment for the default path; nil means the process's.
 	Env *compat.Env
 	// Groups, if set, are sent as "groups" in the identity, as node-ipc
-	// 0.3.x sends them (0.6.0 no longer does; its clients ignore them).
+	// 0.3.x sends them (0.6.0 no longer does; its clients ignore them,
+	// and Go clients' MatchGroup matches them).
 	Groups []string
+	// Metadata holds extra identity fields sent with the standard ones
+	// ({context, appId, instance, pid}) in every HANDSHAKE_ACK, as a JS
+	// peer's endpoint meta may: any JSON-able values, in key order. The
+	// standard keys, and "groups" when Groups is set, are E_USAGE_INVALID
+	// here; UpdateIdentity may change any field later.
+	Metadata map[string]any
 	// RefuseLegacy refuses core 0.x clients (node-ipc 0.3.x: a
 	// HANDSHAKE_REQ without capabilities) with the bytes a JS 1.2.0
 	// daemon sends, [12,id,{"code":"E_PROTOCOL_INCOMPATIBLE","name":"_e"}].
@@ -53,6 +62,14 @@ type Options struct {
 	MaxAuthLine int
 	// HandshakeTimeout bounds the handshake; 0 means 30 s.
 	HandshakeTimeout time.Duration
+	// CallTimeout bounds how long a call the daemon makes to a client (to
+	// a service the client provides, or to a callback or reference it
+	// handed out) waits for its answer when its context has no deadline;
+	// then it fails with E_CALL_TIMEOUT, as a JS call does after its
+	// callTimeout. 0 means DefaultCallTimeout (5 s, JS's default);
+	// NoCallTimeout (or any negative value) means no bound. A context
+	// deadline, earlier or later, always takes precedence.
+	CallTimeout time.Duration
 	// MaxFrameSize bounds frames both ways; 0 means 16 MiB.
 	MaxFrameSize int
 	// MaxHandshakeFrame bounds the frames a client sends before its
@@ -102,6 +119,13 @@ type Options struct {
 	KeepMemory bool
 }
 
+// DefaultCallTimeout is Options.CallTimeout's default, JS's callTimeout.
+const DefaultCallTimeout = session.DefaultCallTimeout
+
+// NoCallTimeout, as Options.CallTimeout, lets calls without a context
+// deadline wait for their answer as long as the session lives.
+const NoCallTimeout = session.NoCallTimeout
+
 // DefaultConnBudget is Options.ConnBudget's default.
 const DefaultConnBudget = 32 << 20
 
@@ -117,15 +141,19 @@ const DefaultShutdownTimeout = 5 * time.Second
 
 // Policy holds the authorization hooks, with core's semantics.
 type Policy struct {
-	// CanConnect decides whether a client may complete the handshake. A
-	// false answer (or a panic) rejects it with E_AUTH_CONNECT_DENIED. nil
-	// allows every client.
+	// CanConnect decides whether a client may complete the handshake,
+	// given its identity (c.Identity()) and what the daemon observed
+	// (c.Observed()). A false answer (or a panic) rejects it with
+	// E_AUTH_CONNECT_DENIED. It is asked again, with the merged identity,
+	// on every IDENTITY_UPDATE from the client; a denial then closes the
+	// connection, as core does. nil allows every client.
 	CanConnect func(c *Conn) bool
 	// CanCall decides whether a client may run a call. service is the
 	// service token (for a call on a resource, the service that made the
-	// resource); path is below the service; op is get, set or apply. A
-	// false answer is an ERR with E_AUTH_CALL_DENIED. nil allows every
-	// call.
+	// resource; "" for callbacks the client passed); path is below the
+	// service; op is get, set or apply. A false answer (or a panic) is an
+	// ERR with E_AUTH_CALL_DENIED. A service provided WithCanCall is
+	// decided by its own policy instead, as in JS. nil allows every call.
 	CanCall func(c *Conn, service string, path []string, op session.Op) bool
 }
 
@@ -134,17 +162,57 @@ type Conn struct {
 	d        *Daemon
 	observed session.Observed
 	peer     *session.Peer
+	identity *session.Identity
 	mu       sync.Mutex
-	identity *protocol.Object
 	sess     *session.Conn
+	provided []string // the client's catalog: READY's list, then PROVIDER_AVAILABLE
 }
 
 // Identity returns the client's identity metadata ({context:
-// "node-ipc-client", appId, pid, ...}), updated by IDENTITY_UPDATE.
-func (c *Conn) Identity() *protocol.Object {
+// "node-ipc-client", appId, pid, ...}): the handshake's, merged with every
+// IDENTITY_UPDATE the client sent since. The object returned does not
+// change; call again for the current one.
+func (c *Conn) Identity() *protocol.Object { return c.identity.Get() }
+
+// Providers returns the services the client provides: the tokens of its
+// HANDSHAKE_READY, then those of its PROVIDER_AVAILABLE notices. A core
+// 0.x client has no catalog: the list is empty.
+func (c *Conn) Providers() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.identity
+	return slices.Clone(c.provided)
+}
+
+// Provides reports whether the client's catalog holds token.
+func (c *Conn) Provides(token string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.provided, token)
+}
+
+func (c *Conn) addProviders(ps []string) {
+	c.mu.Lock()
+	for _, p := range ps {
+		if !slices.Contains(c.provided, p) {
+			c.provided = append(c.provided, p)
+		}
+	}
+	c.mu.Unlock()
+	c.d.changes.Notify()
+}
+
+// Service returns a handle on the client's service with this token id,
+// the Go form of a JS daemon's select() proxy for one client: calls,
+// gets and sets on it go to this client, with callbacks and references
+// both ways. It does not check the client's catalog: a call to a service
+// it does not provide fails with its error (E_RESOURCE_NOT_FOUND). It is
+// nil before the handshake ends.
+func (c *Conn) Service(token string) *remote.Service {
+	s := c.Session()
+	if s == nil {
+		return nil
+	}
+	return remote.NewService(s, token)
 }
 
 // Observed returns what the daemon observed about the connection: its
@@ -170,21 +238,21 @@ func (c *Conn) Session() *session.Conn {
 type Daemon struct {
 	opts     Options
 	path     string
-	identity *protocol.Object
+	identity *session.Identity
 	log      *slog.Logger
+	services *provider.Table[*Conn]
+	changes  remote.Changes // connections, client catalogs and identities
 
-	mu       sync.Mutex
-	services map[string]*service
-	group    *session.Group // the sessions of the daemon's connections
-	order    []string
-	ln       *net.UnixListener
-	conns    map[*Conn]struct{}
-	pending  map[net.Conn]struct{} // connections still in pre-auth or handshake
-	slots    chan struct{}         // one per pending connection, MaxPending in all
-	closed   bool
-	done     chan struct{} // closed by Close
-	mem      memoryReturn
-	wg       sync.WaitGroup // accept loop and connection setup goroutines
+	mu      sync.Mutex
+	group   *session.Group // the sessions of the daemon's connections
+	ln      *net.UnixListener
+	conns   map[*Conn]struct{}
+	pending map[net.Conn]struct{} // connections still in pre-auth or handshake
+	slots   chan struct{}         // one per pending connection, MaxPending in all
+	closed  bool
+	done    chan struct{} // closed by Close
+	mem     memoryReturn
+	wg      sync.WaitGroup // accept loop and connection setup goroutines
 }
 
 // New checks opts and returns a daemon that is not listening yet. The
@@ -218,18 +286,23 @@ func New(opts *Options) (*Daemon, error) {
 	if len(o.Groups) > 0 {
 		id.Set("groups", o.Groups)
 	}
+	if err := session.ExtendIdentity(id, o.Metadata); err != nil {
+		return nil, err
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Daemon{opts: o, path: path, identity: id, log: log, services: map[string]*service{}, group: session.NewGroup(), done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}, slots: make(chan struct{}, o.MaxPending)}, nil
+	return &Daemon{opts: o, path: path, identity: session.NewIdentity(id), log: log, services: provider.New[*Conn]("daemon"), group: session.NewGroup(), done: make(chan struct{}), conns: map[*Conn]struct{}{}, pending: map[net.Conn]struct{}{}, slots: make(chan struct{}, o.MaxPending)}, nil
 }
 
 // Path returns the socket path.
 func (d *Daemon) Path() string { return d.path }
 
-// Identity returns the daemon identity sent in every HANDSHAKE_ACK.
-func (d *Daemon) Identity() *protocol.Object { return d.identity }
+// Identity returns the daemon identity sent in every HANDSHAKE_ACK: the
+// options', merged with every UpdateIdentity since. The object returned
+// does not change; call again for the current one.
+func (d *Daemon) Identity() *protocol.Object { return d.identity.Get() }
 
 // Listen prepares the runtime directory and the socket path with node-ipc's
 // safety rules and starts accepting connections in the background:
@@ -252,6 +325,7 @@ func (d *Daemon) Listen() error {
 	if err != nil {
 		return err
 	}
+	d.services.Start()
 	d.mu.Lock()
 	d.ln = ln
 	d.wg.Add(1)
@@ -317,7 +391,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 			nc.Close()
 		}
 	}()
-	c := &Conn{d: d, observed: session.Observe(nc, d.path)}
+	c := &Conn{d: d, observed: session.Observe(nc, d.path), identity: session.NewIdentity(nil)}
 	var br *bufio.Reader // for the pre-auth line only
 
 	if d.opts.Token != "" {
@@ -357,13 +431,11 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		maxFrame = protocol.DefaultMaxFrameSize
 	}
 	fr := protocol.NewFrameReaderAfter(nc, br, min(maxHandshake, maxFrame))
-	d.mu.Lock()
-	providers := slices.Clone(d.order)
-	d.mu.Unlock()
-	peer, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: d.identity, Providers: providers, AcceptLegacy: !d.opts.RefuseLegacy}, func(p *session.Peer) *protocol.RemoteError {
+	providers, sent := d.services.Providers(), d.Identity()
+	peer, err := session.ServerHandshake(context.Background(), nc, fr, session.Hello{Metadata: sent, Providers: providers, AcceptLegacy: !d.opts.RefuseLegacy}, func(p *session.Peer) *protocol.RemoteError {
 		c.peer = p
-		c.identity = p.Identity
-		if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
+		c.identity = session.NewIdentity(p.Identity)
+		if d.opts.Policy.CanConnect != nil && !provider.SafeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
 			return &protocol.RemoteError{Name: "LogicalConnectionAuthDeniedError", Code: string(errcode.AuthConnectDenied), Message: "connection denied by the daemon's policy"}
 		}
 		return nil
@@ -381,6 +453,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	nc.SetDeadline(time.Time{})
 	fr.SetMax(maxFrame)
 	c.peer = peer
+	c.provided = slices.Clone(peer.Providers)
 
 	d.mu.Lock()
 	if d.closed {
@@ -401,7 +474,9 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		MaxBuffered:       budget / 16 * 7,
 		MaxHeld:           budget / 16 * 7,
 		WriteStallTimeout: d.opts.StallTimeout,
+		CallTimeout:       session.CallTimeoutOption(d.opts.CallTimeout),
 		Authorize:         func(call *session.Call) error { return d.authorize(c, call) },
+		OnProviders:       c.addProviders,
 		OnIdentityUpdate:  func(u protocol.Raw) error { return d.identityUpdate(c, u) },
 		Generation:        peer.Generation,
 	})
@@ -410,15 +485,20 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	// Providers registered between the ACK and now (a 0.x session refuses
 	// the notice: it has no catalog, and calls whatever it wants).
 	var late []string
-	for _, p := range d.order {
+	for _, p := range d.services.Providers() {
 		if !slices.Contains(providers, p) {
 			late = append(late, p)
 		}
 	}
 	d.mu.Unlock()
+	d.changes.Notify()
 	ok = true
 	if len(late) > 0 {
 		_ = sess.Notify(&protocol.ProviderAvailablePacket{Providers: late})
+	}
+	// An UpdateIdentity between the ACK and now missed this session.
+	if now := d.Identity(); now != sent {
+		_ = sess.UpdateIdentity(now)
 	}
 	d.log.Info("client connected", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "uid", c.observed.UID, "authenticated", c.observed.Authenticated, "protocol", peer.Generation.String())
 	d.wg.Add(1)
@@ -428,6 +508,7 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		d.mu.Lock()
 		delete(d.conns, c)
 		d.mu.Unlock()
+		d.changes.Notify()
 		if !d.opts.KeepMemory {
 			d.mem.closed()
 		}
@@ -435,57 +516,51 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	})
 }
 
-func safeBool(f func() bool) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return f()
-}
-
 func (d *Daemon) authorize(c *Conn, call *session.Call) error {
-	if d.opts.Policy.CanCall == nil {
-		return nil
-	}
-	if !safeBool(func() bool { return d.opts.Policy.CanCall(c, call.Service, call.Path, call.Op) }) {
+	err := d.services.Authorize(c, call, d.opts.Policy.CanCall)
+	if err != nil {
 		d.log.Info("call refused by policy", "appId", protocol.Get(c.Identity(), "appId"), "pid", c.observed.PID, "service", call.Service, "path", call.Path, "op", call.Op.String())
-		ctx := protocol.NewObject("serviceName", call.Service, "path", call.Path, "operation", call.Op.String())
-		return &protocol.RemoteError{Name: "MessageResourceError", Code: string(errcode.AuthCallDenied), Message: "call denied by the daemon's policy", Context: ctx}
 	}
-	return nil
+	return err
 }
 
 // identityUpdate applies an IDENTITY_UPDATE and re-checks CanConnect, as
 // core does; a denial closes the connection.
-func (d *Daemon) identityUpdate(c *Conn, updates protocol.Raw) error {
-	v, err := protocol.DecodeJSON(updates)
+func (d *Daemon) identityUpdate(c *Conn, raw protocol.Raw) error {
+	u, err := session.DecodeIdentityUpdate(raw)
 	if err != nil {
 		return err
 	}
-	u, ok := v.(*protocol.Object)
-	if !ok {
-		return errcode.New(errcode.ProtocolError, "IDENTITY_UPDATE is not an object")
-	}
-	c.mu.Lock()
-	next := &protocol.Object{}
-	if c.identity != nil {
-		for i := 0; i < c.identity.Len(); i++ {
-			k, val := c.identity.At(i)
-			next.Set(k, val)
-		}
-	}
-	for i := 0; i < u.Len(); i++ {
-		k, val := u.At(i)
-		next.Set(k, val)
-	}
-	c.identity = next
-	c.mu.Unlock()
-	if d.opts.Policy.CanConnect != nil && !safeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
+	c.identity.Merge(u)
+	d.changes.Notify()
+	if d.opts.Policy.CanConnect != nil && !provider.SafeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
 		d.log.Info("identity update refused by policy", "pid", c.observed.PID)
 		return errcode.New(errcode.AuthConnectDenied, "identity update denied by the daemon's policy")
 	}
 	return nil
+}
+
+// UpdateIdentity merges updates into the daemon's identity and sends them
+// to every connected client as IDENTITY_UPDATE [13,null,updates], as JS
+// updateIdentity does (clients merge them into their view of the daemon
+// and ask their canConnect policy again); later handshakes send the
+// merged identity. updates is a *protocol.Object or a map[string]any (its
+// keys sent in sorted order). It returns E_USAGE_INVALID for updates that
+// are not an object, and the first send error (the others are still
+// sent; a session whose send failed is closed by it).
+func (d *Daemon) UpdateIdentity(updates any) error {
+	u, err := session.IdentityUpdates(updates)
+	if err != nil {
+		return err
+	}
+	d.identity.Merge(u)
+	var first error
+	for _, c := range d.Conns() {
+		if err := c.sess.UpdateIdentity(u); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 type connKey struct{}

@@ -516,20 +516,6 @@ func (c *legacyConn) expectClose(where string) {
 	c.t.Logf("%s: closed %v after the last write", where, time.Since(c.wrote).Round(time.Millisecond))
 }
 
-// expectSilence checks that the daemon sends nothing for d (the connection
-// stays open).
-func (c *legacyConn) expectSilence(where string, d time.Duration) {
-	c.t.Helper()
-	c.flush()
-	c.nc.SetReadDeadline(time.Now().Add(d))
-	got, err := c.next()
-	c.nc.SetDeadline(time.Now().Add(legacyDeadline))
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		c.t.Fatalf("%s: want nothing for %v, got %q, %v", where, d, got, err)
-	}
-}
-
 // requestID binds the transcript's id of a daemon request (S>C type 1, 2
 // or 3) to the id in got, and returns got with the transcript's id, so that
 // the rest of the frame is compared as is.
@@ -782,37 +768,53 @@ func TestLegacyNoProviderAvailable(t *testing.T) {
 
 // A callback that the 0.x client never answers. 0.3.1 fails the service's
 // await at +5 s ([6,2,{"code":"E_CALL_TIMEOUT","context":{"messageId":3},
-// "name":"PendingCallTimeoutError"}]) and ignores a late RES. The Go daemon
-// has no call timeout of its own: a call into a client waits as long as
-// the service's context lets it (a service that wants a bound sets one),
-// so a late RES still answers it; when the client goes away, the context
-// ends and the call fails with E_CONN_CLOSED.
+// "name":"PendingCallTimeoutError"}]) and ignores a late RES; so does the
+// Go daemon with its default CallTimeout (5 s, JS's callTimeout), whose
+// message says how long it waited. With NoCallTimeout a call into a
+// client waits as long as the service's context lets it, so a late RES
+// still answers it; when the client goes away, the context ends and the
+// call fails with E_CONN_CLOSED.
 func TestLegacyCallbackNeverAnswered(t *testing.T) {
 	t.Parallel()
-	d, svc := legacyDaemon(t, daemon.Options{})
-
-	c := legacySession(t, d)
-	c.send(`[3,2,null,["echo-service","withCb"],[1,"\u0003R:res-1"]]`, false)
-	c.expect("the daemon calls the callback", `[3,1,"res-1",[],[2]]`)
-	c.expectSilence("past 0.3.1's 5 s call timeout", 5500*time.Millisecond)
-	c.send(`[5,1,"late"]`, false)
-	c.expect("the late reply answers the call", `[5,2,"late"]`)
-	if err := <-svc.withCb; err != nil {
-		t.Fatalf("withCb: %v", err)
-	}
-
-	c2 := legacySession(t, d)
-	c2.send(`[3,2,null,["echo-service","withCb"],[1,"\u0003R:res-1"]]`, false)
-	c2.expect("the daemon calls the callback", `[3,1,"res-1",[],[2]]`)
-	c2.nc.Close()
-	select {
-	case err := <-svc.withCb:
-		if !errors.Is(err, errcode.ConnClosed) {
-			t.Fatalf("withCb after the client left: %v, want E_CONN_CLOSED", err)
+	t.Run("default call timeout", func(t *testing.T) {
+		t.Parallel()
+		d, svc := legacyDaemon(t, daemon.Options{})
+		c := legacySession(t, d)
+		c.send(`[3,2,null,["echo-service","withCb"],[1,"\u0003R:res-1"]]`, false)
+		c.expect("the daemon calls the callback", `[3,1,"res-1",[],[2]]`)
+		c.expect("the service's await fails after 5 s", `[6,2,{"name":"NexusError","code":"E_CALL_TIMEOUT","message":"call timed out after 5000 ms (the session's call timeout)"}]`)
+		if err := <-svc.withCb; !errors.Is(err, errcode.CallTimeout) {
+			t.Fatalf("withCb: %v, want E_CALL_TIMEOUT", err)
 		}
-	case <-time.After(legacyDeadline):
-		t.Fatal("withCb still waits for the callback of a client that left")
-	}
+		c.send(`[5,1,"late"]`, false) // dropped
+		c.send(`[3,3,null,["echo-service","echo"],["after"]]`, false)
+		c.expect("the session goes on", `[5,3,"echo:after"]`)
+	})
+	t.Run("NoCallTimeout", func(t *testing.T) {
+		t.Parallel()
+		d, svc := legacyDaemon(t, daemon.Options{CallTimeout: daemon.NoCallTimeout})
+		c := legacySession(t, d)
+		c.send(`[3,2,null,["echo-service","withCb"],[1,"\u0003R:res-1"]]`, false)
+		c.expect("the daemon calls the callback", `[3,1,"res-1",[],[2]]`)
+		c.send(`[5,1,"late"]`, false)
+		c.expect("the late reply answers the call", `[5,2,"late"]`)
+		if err := <-svc.withCb; err != nil {
+			t.Fatalf("withCb: %v", err)
+		}
+
+		c2 := legacySession(t, d)
+		c2.send(`[3,2,null,["echo-service","withCb"],[1,"\u0003R:res-1"]]`, false)
+		c2.expect("the daemon calls the callback", `[3,1,"res-1",[],[2]]`)
+		c2.nc.Close()
+		select {
+		case err := <-svc.withCb:
+			if !errors.Is(err, errcode.ConnClosed) {
+				t.Fatalf("withCb after the client left: %v, want E_CONN_CLOSED", err)
+			}
+		case <-time.After(legacyDeadline):
+			t.Fatal("withCb still waits for the callback of a client that left")
+		}
+	})
 }
 
 // The GET of the whole service (§1d: [1,9,null,["echo-service"]]). 0.3.1

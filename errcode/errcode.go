@@ -23,42 +23,7 @@ type Code string
 // Error implements error so that a Code can be the target of errors.Is.
 func (c Code) Error() string { return string(c) }
 
-// Codes of @nexus-js/node-ipc 0.6.0.
-const (
-	IPCAddressInvalid           Code = "E_IPC_ADDRESS_INVALID"
-	IPCAddressInUse             Code = "E_IPC_ADDRESS_IN_USE"
-	IPCPathTooLong              Code = "E_IPC_PATH_TOO_LONG"
-	IPCConnectFailed            Code = "E_IPC_CONNECT_FAILED"
-	IPCAuthFailed               Code = "E_IPC_AUTH_FAILED"
-	IPCProtocolError            Code = "E_IPC_PROTOCOL_ERROR"
-	IPCStaleSocketCleanupFailed Code = "E_IPC_STALE_SOCKET_CLEANUP_FAILED"
-)
-
-// Codes of @nexus-js/core 1.2.0 that travel on the wire or reach users.
-const (
-	Unknown                   Code = "E_UNKNOWN"
-	ProtocolError             Code = "E_PROTOCOL_ERROR"
-	ProtocolIncompatible      Code = "E_PROTOCOL_INCOMPATIBLE"
-	HandshakeRejected         Code = "E_HANDSHAKE_REJECTED"
-	AuthConnectDenied         Code = "E_AUTH_CONNECT_DENIED"
-	AuthCallDenied            Code = "E_AUTH_CALL_DENIED"
-	RemoteException           Code = "E_REMOTE_EXCEPTION"
-	ConnClosed                Code = "E_CONN_CLOSED"
-	CallTimeout               Code = "E_CALL_TIMEOUT"
-	TargetNotCallable         Code = "E_TARGET_NOT_CALLABLE"
-	ResourceNotFound          Code = "E_RESOURCE_NOT_FOUND"
-	ResourceAccessDenied      Code = "E_RESOURCE_ACCESS_DENIED"
-	InvalidServicePath        Code = "E_INVALID_SERVICE_PATH"
-	SetOnRoot                 Code = "E_SET_ON_ROOT"
-	InvocationServiceMismatch Code = "E_INVOCATION_SERVICE_MISMATCH"
-	UsageInvalid              Code = "E_USAGE_INVALID"
-	ServiceAcquisitionTimeout Code = "E_SERVICE_ACQUISITION_TIMEOUT"
-	// ServiceUnavailable is core's code for a service no connection
-	// provides ("Service "x" is unavailable."); nexus-go also reports it
-	// for an unknown service of a core 0.x daemon, which has no catalog
-	// and answers E_RESOURCE_NOT_FOUND.
-	ServiceUnavailable Code = "E_SERVICE_UNAVAILABLE"
-)
+// The Code constants, and JSCodes, are in codes.go.
 
 // Error is an error with a Nexus code. The zero value is not useful; build
 // one with New or Wrap.

@@ -106,6 +106,14 @@ type Config struct {
 	// session ends with E_CONN_CLOSED ("the peer stopped reading"). 0
 	// means protocol.DefaultStallTimeout (10 s).
 	WriteStallTimeout time.Duration
+	// CallTimeout bounds how long an outgoing call (Request, Apply, and
+	// calls on a RemoteRef) waits for its reply when its context has no
+	// deadline; then the call fails with E_CALL_TIMEOUT, locally, as JS
+	// calls time out (nothing is sent, a late reply is dropped and its
+	// resources released). 0 means no bound: the call waits until its
+	// context ends or the session does. A context deadline always wins,
+	// earlier or later.
+	CallTimeout time.Duration
 	// BaseContext is the parent of the context handlers run with (it
 	// carries values such as the daemon's connection); nil means
 	// context.Background(). The handlers' context is also cancelled when the

@@ -133,7 +133,7 @@ func TestClientHandshakeLegacy(t *testing.T) {
 		}
 		ch := make(chan res, 1)
 		go func() {
-			p, err := ClientHandshake(context.Background(), b, protocol.NewFrameReader(b, 0), Hello{Metadata: clientMeta, AcceptLegacy: accept}, 0)
+			p, err := ClientHandshake(context.Background(), b, protocol.NewFrameReader(b, 0), Hello{Metadata: clientMeta, AcceptLegacy: accept}, nil, 0)
 			ch <- res{p, err}
 		}()
 		s.expect(`[10,1,{"context":"node-ipc-client","appId":"c"},null,["provider-catalog-v1"]]`)
@@ -167,7 +167,7 @@ func TestClientHandshakeCurrentWithLegacyAccepted(t *testing.T) {
 	s := newScript(t, a)
 	ch := make(chan *Peer, 1)
 	go func() {
-		p, _ := ClientHandshake(context.Background(), b, protocol.NewFrameReader(b, 0), Hello{Metadata: clientMeta, AcceptLegacy: true}, 0)
+		p, _ := ClientHandshake(context.Background(), b, protocol.NewFrameReader(b, 0), Hello{Metadata: clientMeta, AcceptLegacy: true}, nil, 0)
 		ch <- p
 	}()
 	s.expect(`[10,1,{"context":"node-ipc-client","appId":"c"},null,["provider-catalog-v1"]]`)

@@ -131,8 +131,11 @@ func writePacket(w io.Writer, p protocol.Packet, max int) error {
 // client refuses it. An ACK whose capabilities lack provider-catalog-v1
 // is always refused. When ctx ends first, the handshake stops (through
 // the connection's deadlines, if it has them) and returns E_CALL_TIMEOUT
-// wrapping ctx's error; the connection is then unusable.
-func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, maxFrame int) (peer *Peer, err error) {
+// wrapping ctx's error; the connection is then unusable. accept, if not
+// nil, decides on the daemon's ACK as a JS client's canConnect does: its
+// error is sent as the HANDSHAKE_REJECT instead of READY and returned as a
+// local *HandshakeError.
+func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameReader, hello Hello, accept Accept, maxFrame int) (peer *Peer, err error) {
 	defer bound(ctx, rw)(&err)
 	meta, err := protocol.AppendJSON(nil, hello.Metadata)
 	if err != nil {
@@ -177,6 +180,13 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 			if v, err := protocol.DecodeJSON(x.Metadata); err == nil {
 				peer.Identity, _ = v.(*protocol.Object)
 			}
+			if accept != nil {
+				if re := accept(peer); re != nil {
+					raw, _ := protocol.AppendRemoteError(nil, re)
+					_ = writePacket(rw, &protocol.HandshakeRejectPacket{ID: id, Error: raw}, maxFrame)
+					return nil, &HandshakeError{Err: re}
+				}
+			}
 			var ready *protocol.HandshakeReadyPacket
 			if legacy {
 				ready, peer.Providers = &protocol.HandshakeReadyPacket{ID: id, Legacy: true}, nil
@@ -193,7 +203,8 @@ func ClientHandshake(ctx context.Context, rw io.ReadWriter, fr *protocol.FrameRe
 	}
 }
 
-// Accept decides whether a client may connect, given its handshake. A
+// Accept decides whether a peer may connect, given its handshake: a
+// daemon's verdict on a client's REQ, or a client's on the daemon's ACK. A
 // non-nil error is sent as the HANDSHAKE_REJECT.
 type Accept func(peer *Peer) *protocol.RemoteError
 

@@ -81,7 +81,7 @@ func pairWith(t *testing.T, serverCfg Config) (client, server *Conn) {
 		ch <- res{p, err}
 	}()
 	cfr := protocol.NewFrameReader(a, 0)
-	peer, err := ClientHandshake(context.Background(), a, cfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-client", "appId", "c")}, 0)
+	peer, err := ClientHandshake(context.Background(), a, cfr, Hello{Metadata: protocol.NewObject("context", "node-ipc-client", "appId", "c")}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,7 +182,7 @@ func TestHandshakeHonoursContext(t *testing.T) {
 			hello := Hello{Metadata: protocol.NewObject("context", "node-ipc-client", "appId", "x")}
 			var err error
 			if side == "client" {
-				_, err = ClientHandshake(ctx, a, fr, hello, 0)
+				_, err = ClientHandshake(ctx, a, fr, hello, nil, 0)
 			} else {
 				_, err = ServerHandshake(ctx, a, fr, hello, nil, 0)
 			}

@@ -22,10 +22,14 @@ import (
 //
 //	nxd --app APP [--instance NAME] [--socket PATH] [--token-env VAR]
 //	    [--deny-connect] [--deny-call SERVICE] [--late SERVICE:MS]
-//	    [--refuse-legacy] [--groups a,b]   (these two: Go daemon only)
+//	    [--meta JSON] [--deny-identity KEY=VALUE] [--call-timeout D]
+//	    [--refuse-legacy] [--groups a,b]   (these three: Go daemon only)
 //
 // Its "admin" service has stats() and provide(name), which provides a
-// service "name" with hello() at once (a late provider on demand).
+// service "name" with hello() at once (a late provider on demand); its
+// "hub" service makes the daemon act toward its clients (select,
+// multicast, selectCallback, selectRef, peers, updateIdentity, get, set:
+// see hub.go), as the hub of peers/daemon.mjs does.
 //
 // It prints "READY <socket path>" once listening and stops on SIGINT or
 // SIGTERM (removing the socket file).
@@ -42,12 +46,23 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	late := fs.String("late", "", "SERVICE:MS provide a service later")
 	refuseLegacy := fs.Bool("refuse-legacy", false, "refuse core 0.x clients")
 	groups := fs.String("groups", "", "comma-separated groups in the identity")
+	meta := fs.String("meta", "", "JSON object of extra identity fields")
+	denyIdentity := fs.String("deny-identity", "", "KEY=VALUE: refuse clients whose identity field KEY is VALUE")
+	callTimeout := fs.Duration("call-timeout", 0, "call timeout toward clients (0: 5 s default, -1ns: none)")
 	if err := fs.Parse(args); err != nil {
 		return 64
 	}
 	opts := &daemon.Options{AppID: *app, Instance: *instance, SocketPath: *socket,
-		RefuseLegacy: *refuseLegacy,
-		Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+		RefuseLegacy: *refuseLegacy, CallTimeout: *callTimeout,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	if *meta != "" {
+		m, err := metaFlag(*meta)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 64
+		}
+		opts.Metadata = m
+	}
 	if *groups != "" {
 		opts.Groups = strings.Split(*groups, ",")
 	}
@@ -56,6 +71,10 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if *denyConnect {
 		opts.Policy.CanConnect = func(*daemon.Conn) bool { return false }
+	}
+	if *denyIdentity != "" {
+		deny := identityDenial(*denyIdentity)
+		opts.Policy.CanConnect = func(c *daemon.Conn) bool { return !deny(c.Identity()) }
 	}
 	opts.Policy.CanCall = func(c *daemon.Conn, service string, path []string, op session.Op) bool {
 		return service != "locked" && service != *denyCall
@@ -79,6 +98,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return st
 	}})
+	d.Provide("hub", hub(d))
 	if err := d.Listen(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

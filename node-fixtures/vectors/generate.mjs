@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Golden-vector generator for nexus-go. Usage: node vectors/generate.mjs <outdir>
-// Writes numbers/strings/packets/addresses/values/revive/errors/auth .json (format: compat/testdata/FORMAT.md).
+// Writes numbers/strings/packets/addresses/errcodes/values/revive/errors/auth .json (format: compat/testdata/FORMAT.md).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { numberCases, stringCases } from "./scalars.mjs";
 import { packetCases } from "./packets.mjs";
 import { addressCases } from "./addresses.mjs";
+import { errcodeCases } from "./errcodes.mjs";
 import { startDaemon, stopDaemon, killChildren, serviceCases, authCases, AUTH_TOKEN, AUTH_TIMEOUT_MS } from "./live.mjs";
 import { isWellFormed } from "./desc.mjs";
 
@@ -83,6 +84,7 @@ async function main() {
   write("strings.json", gen("JSON.stringify"), stringCases());
   write("packets.json", gen("core J/B serializer"), packetCases());
   write("addresses.json", gen("NodeIpcAddress, usingNodeIpcDaemon"), addressCases());
+  write("errcodes.json", gen("E_ codes read from the dist files"), errcodeCases());
 
   tmpDir = fs.mkdtempSync(path.join(os.platform() === "win32" ? os.tmpdir() : "/tmp", "nxv-"));
   const plainSock = path.join(tmpDir, "p.sock");

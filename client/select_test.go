@@ -1,0 +1,119 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nexus-interop/nexus-go/client"
+	"github.com/nexus-interop/nexus-go/daemon"
+	"github.com/nexus-interop/nexus-go/errcode"
+)
+
+type pinger struct{ name string }
+
+func (p pinger) Ping() string { return "pong from " + p.name }
+
+func selectDaemon(t *testing.T, dir, instance string, groups ...string) *daemon.Daemon {
+	t.Helper()
+	d, err := daemon.New(&daemon.Options{AppID: "sel", Instance: instance, Groups: groups, SocketPath: filepath.Join(dir, instance+".sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// TestPoolSelect: select's codes and wait over real sessions, and a
+// multicast over two daemons.
+func TestPoolSelect(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "nxs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	blue := selectDaemon(t, dir, "blue", "g-blue")
+	red := selectDaemon(t, dir, "red")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pool := client.NewPool(&client.Options{Resolve: func(a client.Address) (string, error) {
+		return filepath.Join(dir, a.Instance+".sock"), nil
+	}}, nil)
+	defer pool.Close()
+
+	if _, err := pool.Select(ctx, "svc", nil); !errors.Is(err, errcode.ServiceNoMatch) {
+		t.Fatalf("no session: %v, want E_SERVICE_NO_MATCH", err)
+	}
+	for _, inst := range []string{"blue", "red"} {
+		if _, err := pool.Client(ctx, client.Address{AppID: "sel", Instance: inst}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait: the provider comes after Select started.
+	got := make(chan error, 1)
+	go func() {
+		svc, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchInstance("blue"), Wait: true})
+		if err == nil {
+			var res client.Result
+			res, err = svc.Call(ctx, "ping")
+			if err == nil && res.Value() != "pong from blue" {
+				err = errors.New("wrong answer")
+			}
+		}
+		got <- err
+	}()
+	if err := blue.Provide("svc", pinger{"blue"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("Select with Wait: %v", err)
+	}
+	if err := red.Provide("svc", pinger{"red"}); err != nil {
+		t.Fatal(err)
+	}
+	// Both provide now; wait until the red catalog has it.
+	if _, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchInstance("red"), Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Select(ctx, "svc", nil); !errors.Is(err, errcode.ServiceAmbiguous) {
+		t.Fatalf("two daemons: %v, want E_SERVICE_AMBIGUOUS", err)
+	}
+	if _, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchGroup("g-blue")}); err != nil {
+		t.Fatalf("MatchGroup: %v", err)
+	}
+	if _, err := pool.Select(ctx, "svc", &client.SelectOptions{Where: client.MatchGroup("none"), Wait: true, WaitTimeout: 10 * time.Millisecond}); !errors.Is(err, errcode.ServiceWaitTimeout) {
+		t.Fatalf("expired wait: %v, want E_SERVICE_WAIT_TIMEOUT", err)
+	}
+
+	m := pool.SelectMulticast("svc", nil)
+	if m.Len() != 2 {
+		t.Fatalf("multicast over %d daemons, want 2", m.Len())
+	}
+	seen := map[any]bool{}
+	for _, s := range m.Call(ctx, "ping") {
+		if s.Err != nil {
+			t.Fatal(s.Err)
+		}
+		seen[s.Result.Value()] = true
+	}
+	n := 0
+	for s := range m.StreamCall(ctx, "ping") {
+		if s.Err != nil {
+			t.Fatal(s.Err)
+		}
+		n++
+	}
+	if !seen["pong from blue"] || !seen["pong from red"] || n != 2 {
+		t.Fatalf("multicast results %v, stream %d", seen, n)
+	}
+	for s := range m.StreamCall(ctx, "ping") {
+		_ = s
+		break // stopping early joins the other call
+	}
+}

@@ -1,0 +1,89 @@
+package testscripts
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/remote"
+	"github.com/nexus-interop/nexus-go/session"
+)
+
+// whereSpec turns the test peers' JSON where spec into a Matcher, with
+// the rules of whereFromSpec in node-fixtures/peers/lib.mjs: nil matches
+// all; every field of the object must equal the identity's field (an
+// array field matches when it contains the value); the key "$observed"
+// holds fields the observed connection facts must equal.
+func whereSpec(spec any) remote.Matcher {
+	o, ok := spec.(*protocol.Object)
+	if !ok {
+		return nil
+	}
+	return func(id *protocol.Object, obs session.Observed) bool {
+		for i := 0; i < o.Len(); i++ {
+			k, want := o.At(i)
+			if k == "$observed" {
+				facts := observedObject(obs)
+				w, _ := want.(*protocol.Object)
+				for j := 0; w != nil && j < w.Len(); j++ {
+					fk, fv := w.At(j)
+					if got, _ := facts.Get(fk); got != fv {
+						return false
+					}
+				}
+				continue
+			}
+			got, _ := id.Get(k)
+			if !fieldMatches(got, want) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func fieldMatches(got, want any) bool {
+	if arr, ok := got.([]any); ok {
+		for _, v := range arr {
+			if v == want {
+				return true
+			}
+		}
+		return false
+	}
+	return got == want
+}
+
+// observedObject is obs as node-ipc's observed facts object.
+func observedObject(obs session.Observed) *protocol.Object {
+	return protocol.NewObject("authenticated", obs.Authenticated, "authMethod", obs.AuthMethod,
+		"pid", float64(obs.PID), "uid", float64(obs.UID), "gid", float64(obs.GID))
+}
+
+// metaFlag parses a --meta flag: a JSON object of extra identity fields.
+func metaFlag(s string) (map[string]any, error) {
+	v, err := protocol.DecodeJSON(protocol.Raw(s))
+	if err != nil {
+		return nil, err
+	}
+	o, ok := v.(*protocol.Object)
+	if !ok {
+		return nil, errors.New("--meta: not a JSON object")
+	}
+	m := make(map[string]any, o.Len())
+	for i := 0; i < o.Len(); i++ {
+		k, v := o.At(i)
+		m[k] = v
+	}
+	return m, nil
+}
+
+// identityDenial parses KEY=VALUE: it reports identities whose field KEY
+// is the string VALUE, or holds it.
+func identityDenial(kv string) func(*protocol.Object) bool {
+	k, v, _ := strings.Cut(kv, "=")
+	return func(id *protocol.Object) bool {
+		got, _ := id.Get(k)
+		return fieldMatches(got, v)
+	}
+}
