@@ -14,15 +14,39 @@ import (
 
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/demo"
 	"github.com/nexus-interop/nexus-go/internal/jsonform"
 	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/remote"
 	"github.com/nexus-interop/nexus-go/session"
 )
 
 // nxc is the Go client as a test command: it dials a daemon and runs one
 // scenario, printing results in the jsonform text form.
 //
-//	nxc [--app A] [--instance I] [--socket P] [--token-env V] [--timeout D] COMMAND ...
+//	nxc [--app A] [--instance I] [--socket P] [--token-env V] [--timeout D]
+//	    [--client-app ID] [--provide TOKEN,...] [--deny-call TOKEN]
+//	    [--deny-connect-if KEY=VALUE] [--policy-log] [--meta JSON]
+//	    [--call-timeout D] [--connect-to APP/INST,...] COMMAND ...
+//
+// --provide makes the client provide services with the worker surface
+// (internal/demo.Worker) from the handshake on; --deny-call gives one of
+// them a policy that refuses every call; --deny-connect-if refuses
+// daemons whose identity field KEY is VALUE (at the ACK and on every
+// IDENTITY_UPDATE); --policy-log logs "CANCALL <service> <op> <path>" for
+// every call the daemon makes here; --connect-to opens sessions with
+// these targets in a pool (for select, multicast).
+//
+// Besides the request commands (info, call, get, set, callback, ref,
+// hang, wait-provider, resolve, restart-probe), the commands of the
+// services-both-ways suites, as in peers/client.mjs:
+//
+//	serve [--hold FILE]        dial, print SERVING, stay until FILE exists
+//	update-identity JSON [--then SERVICE.PATH ARGS...]
+//	daemon-identity [--watch KEY=VALUE]   (touches ./watching once connected)
+//	select TOKEN METHOD [ARG...] [--where JSON] [--wait MS]
+//	multicast TOKEN METHOD [ARG...] [--where JSON] [--expects all|stream]
+//	create-multicast TOKEN METHOD [ARG...] --targets APP/INST,... [--expects all|stream]
 //
 // Exit codes: 0 ok, 1 remote error (code and message on stderr), 2 dial,
 // address or connection error, 64 bad usage.
@@ -36,6 +60,13 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	tokenEnv := fs.String("token-env", "", "environment variable holding the pre-auth token")
 	clientApp := fs.String("client-app", "nxc", "this client's appId")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each step")
+	provide := fs.String("provide", "", "comma-separated tokens this client provides (worker surface)")
+	denyCall := fs.String("deny-call", "", "a provided token whose policy refuses every call")
+	denyConnect := fs.String("deny-connect-if", "", "KEY=VALUE: refuse daemons whose identity field KEY is VALUE")
+	policyLog := fs.Bool("policy-log", false, "log every call the daemon makes here")
+	meta := fs.String("meta", "", "JSON object of extra identity fields")
+	callTimeout := fs.Duration("call-timeout", 0, "call timeout (0: 5 s default, -1ns: none)")
+	connectTo := fs.String("connect-to", "", "comma-separated APP/INSTANCE targets for select and multicast")
 	if err := fs.Parse(args); err != nil {
 		return 64
 	}
@@ -44,9 +75,35 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nxc: missing command")
 		return 64
 	}
-	opts := &client.Options{AppID: *clientApp, SocketPath: *socket}
+	opts := &client.Options{AppID: *clientApp, SocketPath: *socket, CallTimeout: *callTimeout}
 	if *tokenEnv != "" {
 		opts.Token = os.Getenv(*tokenEnv)
+	}
+	if *meta != "" {
+		m, err := metaFlag(*meta)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 64
+		}
+		opts.Metadata = m
+	}
+	for _, tok := range strings.FieldsFunc(*provide, func(r rune) bool { return r == ',' }) {
+		p := client.Provided{Token: tok, Service: &demo.Worker{AppID: *clientApp}}
+		if tok == *denyCall {
+			p.CanCall = func(*client.Client, string, []string, session.Op) bool { return false }
+		}
+		opts.Services = append(opts.Services, p)
+	}
+	if *denyConnect != "" {
+		deny := identityDenial(*denyConnect)
+		opts.Policy.CanConnect = func(c *client.Client) bool { return !deny(c.Daemon()) }
+	}
+	if *policyLog {
+		opts.Policy.CanCall = func(_ *client.Client, service string, path []string, op session.Op) bool {
+			b, _ := jsonform.Format(path)
+			fmt.Fprintf(stderr, "CANCALL %s %s %s\n", service, strings.ToUpper(op.String()), b)
+			return true
+		}
 	}
 	target := client.Address{AppID: *app, Instance: *instance}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -106,6 +163,10 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if rest[0] == "restart-probe" {
 		return restartProbe(target, opts, rest[1:], stdout, stderr)
+	}
+	switch rest[0] {
+	case "select", "multicast", "create-multicast":
+		return poolCommand(ctx, opts, *connectTo, rest, parseArgs, print, fail)
 	}
 
 	c, err := client.Dial(ctx, target, opts)
@@ -244,6 +305,70 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "took %v\n", took)
 		}
 		return 0
+	case "serve":
+		// serve [--hold FILE]: stay connected (serving the provided
+		// services) until FILE exists or the daemon goes away.
+		hold := ""
+		if len(rest) >= 3 && rest[1] == "--hold" {
+			hold = rest[2]
+		}
+		fmt.Fprintln(stdout, "SERVING")
+		for {
+			if hold != "" {
+				if _, err := os.Stat(hold); err == nil {
+					return 0
+				}
+			}
+			select {
+			case <-c.Done():
+				fmt.Fprintf(stdout, "session ended %s\n", errcode.CodeOf(c.Err()))
+				return 0
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	case "update-identity":
+		u, err := metaFlag(rest[1])
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 64
+		}
+		if err := c.UpdateIdentity(ctx, u); err != nil {
+			return fail(err)
+		}
+		if len(rest) >= 4 && rest[2] == "--then" {
+			svc, path, _ := strings.Cut(rest[3], ".")
+			args, err := parseArgs(rest[4:])
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 64
+			}
+			res, err := c.Service(svc).Call(ctx, path, args...)
+			if err != nil {
+				return fail(err)
+			}
+			return print(res.Value())
+		}
+		fmt.Fprintln(stdout, "updated")
+		return 0
+	case "daemon-identity":
+		// daemon-identity [--watch KEY=VALUE]: the daemon's identity as
+		// this client sees it, once it has KEY=VALUE with --watch.
+		if len(rest) >= 3 && rest[1] == "--watch" {
+			want := identityDenial(rest[2])
+			os.WriteFile("watching", nil, 0o644)
+			for !want(c.Daemon()) {
+				select {
+				case <-c.Done():
+					return fail(c.Err())
+				case <-ctx.Done():
+					fmt.Fprintf(stderr, "the daemon's identity never had %s: %s\n", rest[2], mustJSON(c.Daemon()))
+					return 1
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}
+		fmt.Fprintln(stdout, mustJSON(c.Daemon()))
+		return 0
 	case "wait-provider":
 		if err := c.WaitProvider(ctx, rest[1]); err != nil {
 			return fail(err)
@@ -320,4 +445,110 @@ func restartProbe(target client.Address, opts *client.Options, _ []string, stdou
 	}
 	fmt.Fprintln(stderr, "no new daemon")
 	return 1
+}
+
+func mustJSON(v any) string {
+	b, err := protocol.AppendJSON(nil, v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// poolCommand runs select, multicast and create-multicast over a pool
+// whose sessions are the --connect-to targets.
+func poolCommand(ctx context.Context, opts *client.Options, connectTo string, rest []string, parseArgs func([]string) ([]any, error), print func(any) int, fail func(error) int) int {
+	var targets []client.Address
+	parseTargets := func(list string) {
+		for _, t := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' }) {
+			app, inst, _ := strings.Cut(t, "/")
+			targets = append(targets, client.Address{AppID: app, Instance: inst})
+		}
+	}
+	o := *opts
+	o.SocketPath = "" // every target resolves to its own socket
+	pool := client.NewPool(&o, nil)
+	defer pool.Close()
+	if len(rest) < 3 {
+		return 64
+	}
+	cmd, token, method := rest[0], rest[1], rest[2]
+	var where, expects string
+	var waitMs float64 = -1
+	var args []string
+	for i := 3; i < len(rest); i++ {
+		switch rest[i] {
+		case "--where":
+			i++
+			where = rest[i]
+		case "--wait":
+			i++
+			waitMs, _ = strconv.ParseFloat(rest[i], 64)
+		case "--expects":
+			i++
+			expects = rest[i]
+		case "--targets":
+			i++
+			parseTargets(rest[i])
+		default:
+			args = append(args, rest[i])
+		}
+	}
+	callArgs, err := parseArgs(args)
+	if err != nil {
+		return 64
+	}
+	var m client.Matcher
+	if where != "" {
+		v, err := jsonform.Parse([]byte(where))
+		if err != nil {
+			return 64
+		}
+		m = whereSpec(v)
+	}
+	if cmd != "create-multicast" {
+		parseTargets(connectTo)
+		for _, t := range targets {
+			if _, err := pool.Client(ctx, t); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	var mc *remote.Multicast
+	switch cmd {
+	case "select":
+		so := &client.SelectOptions{Where: m}
+		if waitMs >= 0 {
+			so.Wait, so.WaitTimeout = true, msDuration(waitMs)
+		}
+		svc, err := pool.Select(ctx, token, so)
+		if err != nil {
+			return fail(err)
+		}
+		res, err := svc.Call(ctx, method, callArgs...)
+		if err != nil {
+			return fail(err)
+		}
+		return print(res.Value())
+	case "multicast":
+		mc = pool.SelectMulticast(token, m)
+	default:
+		if mc, err = pool.CreateMulticast(ctx, token, targets, m); err != nil {
+			return fail(err)
+		}
+	}
+	var out []any
+	if expects == "stream" {
+		for s := range mc.StreamCall(ctx, method, callArgs...) {
+			out = append(out, settledObject(s))
+		}
+	} else {
+		for _, s := range mc.Call(ctx, method, callArgs...) {
+			out = append(out, settledObject(s))
+		}
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return print(out)
 }

@@ -77,7 +77,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 		opts.Policy.CanConnect = func(c *daemon.Conn) bool { return !deny(c.Identity()) }
 	}
 	opts.Policy.CanCall = func(c *daemon.Conn, service string, path []string, op session.Op) bool {
-		return service != "locked" && service != *denyCall
+		return service != "locked" && (*denyCall == "" || service != *denyCall)
 	}
 	d, err := daemon.New(opts)
 	if err != nil {
