@@ -13,33 +13,48 @@ import (
 // the rules of whereFromSpec in node-fixtures/peers/lib.mjs: nil matches
 // all; every field of the object must equal the identity's field (an
 // array field matches when it contains the value); the key "$observed"
-// holds fields the observed connection facts must equal.
+// holds fields the observed connection facts must equal. Go peers also
+// take "$daemon", "$client", "$instance" and "$group", whose values go to
+// the node-ipc matchers remote.MatchDaemon, MatchClient, MatchInstance
+// and MatchGroup, so that the suites run each against real JS identities.
 func whereSpec(spec any) remote.Matcher {
 	o, ok := spec.(*protocol.Object)
 	if !ok {
 		return nil
 	}
-	return func(id *protocol.Object, obs session.Observed) bool {
-		for i := 0; i < o.Len(); i++ {
-			k, want := o.At(i)
-			if k == "$observed" {
+	var ms []remote.Matcher
+	for i := 0; i < o.Len(); i++ {
+		k, want := o.At(i)
+		name, _ := want.(string)
+		switch k {
+		case "$daemon":
+			ms = append(ms, remote.MatchDaemon(name))
+		case "$client":
+			ms = append(ms, remote.MatchClient(name))
+		case "$instance":
+			ms = append(ms, remote.MatchInstance(name))
+		case "$group":
+			ms = append(ms, remote.MatchGroup(name))
+		case "$observed":
+			w, _ := want.(*protocol.Object)
+			ms = append(ms, func(_ *protocol.Object, obs session.Observed) bool {
 				facts := observedObject(obs)
-				w, _ := want.(*protocol.Object)
 				for j := 0; w != nil && j < w.Len(); j++ {
 					fk, fv := w.At(j)
 					if got, _ := facts.Get(fk); got != fv {
 						return false
 					}
 				}
-				continue
-			}
-			got, _ := id.Get(k)
-			if !fieldMatches(got, want) {
-				return false
-			}
+				return true
+			})
+		default:
+			ms = append(ms, func(id *protocol.Object, _ session.Observed) bool {
+				got, _ := id.Get(k)
+				return fieldMatches(got, want)
+			})
 		}
-		return true
 	}
+	return remote.MatchAll(ms...)
 }
 
 func fieldMatches(got, want any) bool {
