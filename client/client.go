@@ -74,7 +74,7 @@ type Options struct {
 	// Services are provided to the daemon from the start: they go out in
 	// HANDSHAKE_READY's provider list, and the daemon may call them (see
 	// Client.Provide for services added later). A token listed twice is
-	// E_PROVIDER_DUPLICATE_TOKEN.
+	// provided once, by its last entry, as in a JS provide([...]) batch.
 	Services []Provided
 	// Policy decides whether the daemon may be connected to and what it
 	// may call here. The zero Policy allows all.
@@ -461,8 +461,9 @@ func (c *Client) UpdateIdentity(ctx context.Context, updates any) error {
 // Provide makes svc available to the daemon under token, after Dial (see
 // Options.Services for services provided from the start), adapted and
 // checked as Options.Services are: a new token is announced to the daemon
-// with PROVIDER_AVAILABLE, and a token provided again replaces the
-// service and is announced again, as a JS provide() after ready does. A
+// with PROVIDER_AVAILABLE, and a token provided again (here or in
+// Options.Services) replaces the service and is announced again, as a JS
+// provide() after ready does. A
 // core 0.x daemon has no catalog: it is sent nothing, and may call the
 // service at once. canCall, if not nil, is the service's own policy (see
 // Provided.CanCall).

@@ -37,11 +37,11 @@ func WithCanCall(f func(c *Conn, service string, path []string, op session.Op) b
 // methods clients call and whose exported fields they get and set (see
 // docs/PROTOCOL.md, "Go names in JS"); a session.Invoker is used as is.
 //
-// A token provided twice before Listen is E_PROVIDER_DUPLICATE_TOKEN, as
-// a JS Nexus with two providers of one token fails at ready(); once
-// listening, providing a token again replaces the service for new calls
-// and announces it again, as a JS provide() after ready does. An empty
-// token is E_USAGE_INVALID.
+// Providing a token again replaces the service for new calls, as JS
+// provide() does (silently before ready; after ready it also announces
+// the token again): once listening, the token is sent again in a
+// PROVIDER_AVAILABLE to every 1.x client. An empty token is
+// E_USAGE_INVALID.
 func (d *Daemon) Provide(token string, svc any, opts ...ServiceOption) error {
 	var o serviceOptions
 	for _, f := range opts {

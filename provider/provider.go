@@ -6,11 +6,13 @@
 //
 //   - a service is a Go value adapted by bind.Object (a session.Invoker is
 //     used as is), registered under a non-empty token id;
-//   - before the side is serving (Start), a token provided twice is
-//     E_PROVIDER_DUPLICATE_TOKEN, as two providers of one token make a JS
-//     Nexus fail at ready(); once serving, providing a token again
-//     replaces the service for new calls and announces the token again
-//     (PROVIDER_AVAILABLE), as a JS provide() after ready does;
+//   - providing a token again replaces the service for new calls, with
+//     no error, as JS provide() does (before ready its configurations
+//     merge by token id, and a provide([...]) batch by key, the last one
+//     winning: core's E_PROVIDER_DUPLICATE_TOKEN check never sees a
+//     duplicate, measured with 1.2.0); once the side is serving (Start),
+//     the token is also announced again (PROVIDER_AVAILABLE), as JS sends
+//     it again;
 //   - a service may carry its own CanCall policy, which then decides for
 //     calls on that service and on the resources its calls hand out,
 //     instead of the side-wide one (JS: provide(token, impl, {policy}),
@@ -57,9 +59,10 @@ func New[P any](who string) *Table[P] {
 }
 
 // Provide registers svc under token with its own policy (nil: the
-// side-wide one). It reports whether the token must be announced to the
-// sessions already open: true once Start was called (for a new token, and
-// again for a replaced one, as JS does).
+// side-wide one), replacing a service already provided under token. It
+// reports whether the token must be announced to the sessions already
+// open: true once Start was called (for a new token, and again for a
+// replaced one, as JS does).
 func (t *Table[P]) Provide(token string, svc any, canCall CanCall[P]) (announce bool, err error) {
 	if token == "" {
 		return false, errcode.New(errcode.UsageInvalid, "a service token id must not be empty")
@@ -71,9 +74,6 @@ func (t *Table[P]) Provide(token string, svc any, canCall CanCall[P]) (announce 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, existed := t.services[token]
-	if existed && !t.started {
-		return false, errcode.New(errcode.ProviderDuplicateToken, "Provider token id already registered: "+token+".")
-	}
 	t.services[token] = &entry[P]{target: target, canCall: canCall}
 	if !existed {
 		t.order = append(t.order, token)
@@ -81,8 +81,8 @@ func (t *Table[P]) Provide(token string, svc any, canCall CanCall[P]) (announce 
 	return t.started, nil
 }
 
-// Start marks the side as serving: from now on a token provided again
-// replaces the service. It returns the catalog to announce in the
+// Start marks the side as serving: from now on a token provided, new or
+// again, is to be announced. It returns the catalog to announce in the
 // handshake.
 func (t *Table[P]) Start() []string {
 	t.mu.Lock()
