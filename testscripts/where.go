@@ -93,10 +93,18 @@ func metaFlag(s string) (map[string]any, error) {
 	return m, nil
 }
 
-// identityDenial parses KEY=VALUE: it reports identities whose field KEY
-// is the string VALUE, or holds it.
+// identityDenial parses KEY=VALUE as lib.mjs does (VALUE is JSON when
+// it parses as a JSON scalar, else a string): it reports identities whose
+// field KEY is VALUE, or an array holding it.
 func identityDenial(kv string) func(*protocol.Object) bool {
-	k, v, _ := strings.Cut(kv, "=")
+	k, s, _ := strings.Cut(kv, "=")
+	var v any = s
+	if j, err := protocol.DecodeJSON(protocol.Raw(s)); err == nil {
+		switch j.(type) {
+		case string, float64, bool, nil:
+			v = j
+		}
+	}
 	return func(id *protocol.Object) bool {
 		got, _ := id.Get(k)
 		return fieldMatches(got, v)
