@@ -2,9 +2,7 @@ package session
 
 import (
 	"context"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
@@ -43,11 +41,9 @@ func (c *Conn) Apply(ctx context.Context, t protocol.Callee, args []any) (protoc
 }
 
 // outCall is the state of one outgoing call, recycled: its reply channel,
-// the packet it sends, room for a short path, and the timer of the
-// session's call timeout (stopped between uses).
+// the packet it sends and room for a short path.
 type outCall struct {
 	ch    chan reply
-	timer *time.Timer
 	path  [4]string
 	get   protocol.GetPacket
 	set   protocol.SetPacket
@@ -59,9 +55,6 @@ type outCall struct {
 var outCalls = sync.Pool{New: func() any { return &outCall{ch: make(chan reply, 1)} }}
 
 func (oc *outCall) put() {
-	if oc.timer != nil {
-		oc.timer.Stop() // since Go 1.23, a stopped timer's channel holds nothing
-	}
 	oc.path = [4]string{}
 	oc.get, oc.set, oc.apply = protocol.GetPacket{}, protocol.SetPacket{}, protocol.ApplyPacket{}
 	outCalls.Put(oc)
@@ -70,7 +63,12 @@ func (oc *outCall) put() {
 // request sends an encoded call and waits for its reply.
 func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protocol.Raw, buf *encBuf) (protocol.Raw, error) {
 	oc := outCalls.Get().(*outCall)
-	id, ok := c.calls.add(oc.ch)
+	timed := false
+	if c.cfg.CallTimeout > 0 {
+		_, hasDeadline := ctx.Deadline()
+		timed = !hasDeadline
+	}
+	id, ok := c.calls.add(oc.ch, timed)
 	if !ok {
 		buf.Release()
 		oc.put()
@@ -109,46 +107,26 @@ func (c *Conn) request(ctx context.Context, op Op, t protocol.Callee, raw protoc
 	// another goroutine reads.
 	c.takeOver()
 	done := ctx.Done()
-	var expired <-chan time.Time
-	if c.cfg.CallTimeout > 0 {
-		if _, ok := ctx.Deadline(); !ok {
-			expired = oc.arm(c.cfg.CallTimeout)
-		}
-	}
-	if done == nil && expired == nil {
+	if done == nil {
 		// A context that never ends (context.Background): a plain receive
-		// is cheaper than a select.
+		// is cheaper than a select. The call timeout comes as a reply.
 		r := <-oc.ch
 		oc.put()
 		return r.result, r.err
 	}
-	var err error
 	select {
 	case r := <-oc.ch:
 		oc.put()
 		return r.result, r.err
 	case <-done:
-		err = errcode.FromContext(ctx)
-	case <-expired:
-		err = errcode.New(errcode.CallTimeout, "call timed out after "+strconv.FormatInt(c.cfg.CallTimeout.Milliseconds(), 10)+" ms (the session's call timeout)")
+		if c.forget(id) {
+			oc.put() // nobody will send on it any more
+			return nil, errcode.FromContext(ctx)
+		}
+		r := <-oc.ch // the reply raced the cancellation: honour it
+		oc.put()
+		return r.result, r.err
 	}
-	if c.forget(id) {
-		oc.put() // nobody will send on it any more
-		return nil, err
-	}
-	r := <-oc.ch // the reply raced the end of the wait: honour it
-	oc.put()
-	return r.result, r.err
-}
-
-// arm starts the call timeout and returns its channel; put stops it.
-func (oc *outCall) arm(d time.Duration) <-chan time.Time {
-	if oc.timer == nil {
-		oc.timer = time.NewTimer(d)
-	} else {
-		oc.timer.Reset(d)
-	}
-	return oc.timer.C
 }
 
 // forget removes a pending call; false if a reply already claimed it.

@@ -213,6 +213,7 @@ type reply struct {
 // Close stops it.
 func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	c := &Conn{rw: rw, fr: fr, cfg: cfg, readDone: make(chan struct{})}
+	c.calls.timeout = max(cfg.CallTimeout, 0)
 	c.maxFr = cfg.MaxFrameSize
 	if c.maxFr <= 0 {
 		c.maxFr = protocol.DefaultMaxFrameSize
