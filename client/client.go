@@ -367,7 +367,8 @@ func handshake(ctx context.Context, nc net.Conn, target Address, path string, op
 	for _, p := range peer.Providers {
 		c.provided[p] = true
 	}
-	c.conn = session.New(nc, fr, session.Config{
+	session.New(nc, fr, session.Config{
+		Attach:            func(s *session.Conn) { c.conn = s },
 		Handler:           c.services,
 		Bind:              bind.Resource,
 		MaxFrameSize:      opts.MaxFrameSize,

@@ -465,6 +465,8 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		budget = DefaultConnBudget
 	}
 	sess := session.New(nc, fr, session.Config{
+		// The first call may come before New returns: it must find c.sess.
+		Attach:            func(s *session.Conn) { c.mu.Lock(); c.sess = s; c.mu.Unlock() },
 		BaseContext:       context.WithValue(context.Background(), connKey{}, c),
 		Handler:           &router{d: d},
 		Group:             d.group,
@@ -480,7 +482,6 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 		OnIdentityUpdate:  func(u protocol.Raw) error { return d.identityUpdate(c, u) },
 		Generation:        peer.Generation,
 	})
-	c.sess = sess
 	d.conns[c] = struct{}{}
 	// Providers registered between the ACK and now (a 0.x session refuses
 	// the notice: it has no catalog, and calls whatever it wants).

@@ -106,6 +106,11 @@ type Config struct {
 	// session ends with E_CONN_CLOSED ("the peer stopped reading"). 0
 	// means protocol.DefaultStallTimeout (10 s).
 	WriteStallTimeout time.Duration
+	// Attach, if set, is called by New with the new session before its
+	// reader starts, so that the owner can record the session where the
+	// first call the peer sends (served on the reader's goroutine) finds
+	// it.
+	Attach func(*Conn)
 	// CallTimeout bounds how long an outgoing call (Request, Apply, and
 	// calls on a RemoteRef) waits for its reply when its context has no
 	// deadline; then the call fails with E_CALL_TIMEOUT, locally, as JS
@@ -247,6 +252,9 @@ func New(rw io.ReadWriteCloser, fr *protocol.FrameReader, cfg Config) *Conn {
 	}
 	c.group.add(c)
 	c.local.group, c.local.owner = c.group, c
+	if cfg.Attach != nil {
+		cfg.Attach(c)
+	}
 	go c.readLoop()
 	return c
 }
