@@ -129,7 +129,8 @@ func (p *Pool) Service(ctx context.Context, token string) (*Service, error) {
 // session; no match is E_SERVICE_NO_MATCH and two are
 // E_SERVICE_AMBIGUOUS; with opts.Wait it waits for a match (a session
 // opened by another caller, a PROVIDER_AVAILABLE, an IDENTITY_UPDATE)
-// until opts.WaitTimeout or ctx ends, then E_SERVICE_WAIT_TIMEOUT. A
+// until opts.WaitTimeout (30 s by default) or ctx's deadline, then
+// E_SERVICE_WAIT_TIMEOUT (E_ABORTED if ctx is cancelled). A
 // session with a core 0.x daemon, which has no catalog, counts as
 // providing every token: a call to a service that daemon lacks fails with
 // E_SERVICE_UNAVAILABLE.
@@ -147,11 +148,12 @@ func (p *Pool) SelectMulticast(token string, where Matcher) *remote.Multicast {
 }
 
 // CreateMulticast opens (or reuses) a session with every target, as JS
-// createMulticast does, and returns a multicast over those whose daemon
-// matches where (nil: all). Every target must provide token: it waits
-// for their catalogs until ctx ends. Errors: the first dial error; a
-// target that does not provide token when ctx ends is
-// E_SERVICE_UNAVAILABLE wrapping that wait's error.
+// createMulticast does, waits until each target's daemon provides token,
+// and returns a multicast over them. Errors, as core 1.2.0's: the first
+// dial error; E_TARGET_CONSTRAINT_FAILED when a target's daemon does not
+// match where (nil matches all); E_SERVICE_ACQUISITION_TIMEOUT (wrapping
+// ctx's error) when ctx ends before a target provides token. Bound ctx:
+// JS waits 30 s by default.
 func (p *Pool) CreateMulticast(ctx context.Context, token string, targets []Address, where Matcher) (*remote.Multicast, error) {
 	var peers []remote.Candidate
 	for _, t := range targets {
@@ -159,13 +161,13 @@ func (p *Pool) CreateMulticast(ctx context.Context, token string, targets []Addr
 		if err != nil {
 			return nil, err
 		}
+		if where != nil && !where(c.Daemon(), c.Observed()) {
+			return nil, errcode.New(errcode.TargetConstraintFailed, "The connection to "+t.String()+" does not satisfy the where constraint of the multicast for "+strconv.Quote(token)+".")
+		}
 		if err := c.WaitProvider(ctx, token); err != nil {
-			return nil, errcode.Wrap(errcode.ServiceUnavailable, "Service target for "+strconv.Quote(token)+" is unavailable on "+t.String(), err)
+			return nil, err
 		}
 		cand, _ := c.candidate(token)
-		if cand.Identity != nil && where != nil && !where(cand.Identity, cand.Observed) {
-			continue
-		}
 		peers = append(peers, cand)
 	}
 	return remote.NewMulticast(token, peers), nil

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strconv"
 	"time"
@@ -33,12 +34,18 @@ type SelectOptions struct {
 	Where Matcher
 	// Wait makes Select wait, when no peer matches and provides the token,
 	// until one does (a session opens, a peer announces the token, an
-	// identity changes) or WaitTimeout passes or ctx ends: then
-	// E_SERVICE_WAIT_TIMEOUT. Without Wait, Select answers at once.
+	// identity changes), WaitTimeout passes or ctx's deadline does
+	// (E_SERVICE_WAIT_TIMEOUT), or ctx is cancelled (E_ABORTED, as JS's
+	// wait.signal). Without Wait, Select answers at once.
 	Wait bool
-	// WaitTimeout bounds the wait; 0 means until ctx ends.
+	// WaitTimeout bounds the wait: 0 means DefaultWaitTimeout (30 s, JS's
+	// default wait.timeout), a negative value no bound but ctx.
 	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is how long Select waits with Wait and no
+// WaitTimeout: JS select's default wait.timeout.
+const DefaultWaitTimeout = 30 * time.Second
 
 // Select chooses the one open session whose peer matches opts.Where and
 // provides token, as JS select does, and returns the service on it. It
@@ -47,8 +54,9 @@ type SelectOptions struct {
 //   - E_SERVICE_NO_MATCH when no peer matches and provides token;
 //   - E_SERVICE_AMBIGUOUS when more than one does (narrow Where, or use
 //     SelectMulticast to call them all);
-//   - E_SERVICE_WAIT_TIMEOUT, wrapping ctx's error when ctx ended, when
-//     opts.Wait is set and no peer came in time.
+//   - with opts.Wait, E_SERVICE_WAIT_TIMEOUT when no peer came in time
+//     (wrapping ctx's error when it was ctx's deadline), and E_ABORTED
+//     wrapping context.Canceled when ctx was cancelled.
 //
 // A nil opts is the zero SelectOptions.
 func Select(ctx context.Context, src Source, token string, opts *SelectOptions) (*Service, error) {
@@ -57,6 +65,9 @@ func Select(ctx context.Context, src Source, token string, opts *SelectOptions) 
 		o = *opts
 	}
 	var expired <-chan time.Time
+	if o.Wait && o.WaitTimeout == 0 {
+		o.WaitTimeout = DefaultWaitTimeout
+	}
 	if o.Wait && o.WaitTimeout > 0 {
 		t := time.NewTimer(o.WaitTimeout)
 		defer t.Stop()
@@ -92,6 +103,9 @@ func Select(ctx context.Context, src Source, token string, opts *SelectOptions) 
 		}
 		switch i, _, _ := reflect.Select(cases); i {
 		case 0:
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, errcode.Wrap(errcode.Aborted, "Service acquisition was aborted.", ctx.Err())
+			}
 			return nil, errcode.Wrap(errcode.ServiceWaitTimeout, "No provider for "+strconv.Quote(token)+" became available.", ctx.Err())
 		case 1:
 			return nil, errcode.New(errcode.ServiceWaitTimeout, "No provider for "+strconv.Quote(token)+" became available within "+o.WaitTimeout.String()+".")

@@ -60,8 +60,13 @@ func TestSelectCodes(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := Select(cctx, src.source, "svc", &SelectOptions{Where: MatchClient("zz"), Wait: true}); !errors.Is(err, errcode.ServiceWaitTimeout) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("wait whose context ends: %v, want E_SERVICE_WAIT_TIMEOUT wrapping context.Canceled", err)
+	if _, err := Select(cctx, src.source, "svc", &SelectOptions{Where: MatchClient("zz"), Wait: true}); !errors.Is(err, errcode.Aborted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("wait whose context is cancelled: %v, want E_ABORTED wrapping context.Canceled", err)
+	}
+	dctx, cancel2 := context.WithDeadline(ctx, time.Now())
+	defer cancel2()
+	if _, err := Select(dctx, src.source, "svc", &SelectOptions{Where: MatchClient("zz"), Wait: true, WaitTimeout: -1}); !errors.Is(err, errcode.ServiceWaitTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait whose context's deadline passes: %v, want E_SERVICE_WAIT_TIMEOUT wrapping context.DeadlineExceeded", err)
 	}
 }
 
