@@ -17,7 +17,7 @@ import (
 func hub(d *daemon.Daemon) map[string]any {
 	sel := func(ctx context.Context, token string, where any, waitMs any) (*remote.Service, error) {
 		opts := &remote.SelectOptions{Where: whereSpec(where)}
-		if ms, ok := waitMs.(float64); ok {
+		if ms, ok := waitMs.(float64); ok && ms > 0 { // as the Node hub: 0 or null is no wait
 			opts.Wait, opts.WaitTimeout = true, msDuration(ms)
 		}
 		return d.Select(ctx, token, opts)

@@ -482,8 +482,13 @@ func poolCommand(ctx context.Context, opts *client.Options, connectTo string, re
 			i++
 			where = rest[i]
 		case "--wait":
+			// MS, or "default" (Wait with JS's default 30 s), as in
+			// peers/client.mjs
 			i++
-			waitMs, _ = strconv.ParseFloat(rest[i], 64)
+			waitMs = 0
+			if rest[i] != "default" {
+				waitMs, _ = strconv.ParseFloat(rest[i], 64)
+			}
 		case "--expects":
 			i++
 			expects = rest[i]
