@@ -222,6 +222,12 @@ type Client struct {
 // E_AUTH_CONNECT_DENIED) when the daemon refuses the session, and
 // E_CALL_TIMEOUT when ctx or the handshake timeout ends first.
 func Dial(ctx context.Context, target Address, opts *Options) (*Client, error) {
+	return dial(ctx, target, opts, nil)
+}
+
+// dial is Dial with identity updates to apply on top of opts' identity
+// (a Pool's UpdateIdentity, for its later sessions).
+func dial(ctx context.Context, target Address, opts *Options, updates *protocol.Object) (*Client, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -237,7 +243,7 @@ func Dial(ctx context.Context, target Address, opts *Options) (*Client, error) {
 		}
 		return nil, errcode.Wrap(errcode.IPCConnectFailed, "Could not connect to Unix socket "+path, dialCause{err})
 	}
-	c, err := handshake(ctx, nc, target, path, opts)
+	c, err := handshake(ctx, nc, target, path, opts, updates)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -274,12 +280,16 @@ func identity(opts *Options) (*protocol.Object, error) {
 	return meta, session.ExtendIdentity(meta, opts.Metadata)
 }
 
-func handshake(ctx context.Context, nc net.Conn, target Address, path string, opts *Options) (*Client, error) {
+func handshake(ctx context.Context, nc net.Conn, target Address, path string, opts *Options, updates *protocol.Object) (*Client, error) {
 	meta, err := identity(opts)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{target: target, policy: opts.Policy, services: provider.New[*Client]("client"), self: session.NewIdentity(meta), provided: map[string]bool{}}
+	self := session.NewIdentity(meta)
+	if updates != nil {
+		_, meta = self.Merge(updates)
+	}
+	c := &Client{target: target, policy: opts.Policy, services: provider.New[*Client]("client"), self: self, provided: map[string]bool{}}
 	for _, p := range opts.Services {
 		if _, err := c.services.Provide(p.Token, p.Service, p.CanCall); err != nil {
 			return nil, err

@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/remote"
+	"github.com/nexus-interop/nexus-go/session"
 )
 
 // Matcher chooses daemons by their identity and what the client observed
@@ -55,6 +58,7 @@ type Pool struct {
 	mu      sync.Mutex
 	clients map[Address]*Client
 	changes remote.Changes // a session was added
+	updates *protocol.Object // UpdateIdentity's, merged: later sessions start with them
 	closed  bool
 }
 
@@ -90,23 +94,38 @@ func (p *Pool) Client(ctx context.Context, target Address) (*Client, error) {
 		p.mu.Unlock()
 		return c, nil
 	}
+	opts, updates := p.opts, p.updates
 	p.mu.Unlock()
-	c, err := Dial(ctx, target, &p.opts)
+	c, err := dial(ctx, target, &opts, updates)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if old := p.clients[key]; old != nil && old.Err() == nil {
+		p.mu.Unlock()
 		c.Close() // another caller won the race
 		return old, nil
 	}
 	if p.closed {
+		p.mu.Unlock()
 		c.Close()
 		return nil, errcode.New(errcode.ConnClosed, "pool is closed")
 	}
 	p.clients[key] = c
+	// What Provide and UpdateIdentity did while this session was dialed.
+	late, lateUpdates := p.opts.Services[len(opts.Services):], p.updates
+	p.mu.Unlock()
 	p.changes.Notify()
+	for _, s := range late {
+		if err := c.Provide(s.Token, s.Service, s.CanCall); err != nil {
+			return nil, err
+		}
+	}
+	if lateUpdates != updates {
+		if err := c.UpdateIdentity(ctx, lateUpdates); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -190,6 +209,64 @@ func (p *Pool) source(token string) ([]remote.Candidate, []<-chan struct{}) {
 		changed = append(changed, ch)
 	}
 	return cands, changed
+}
+
+// UpdateIdentity merges updates into the identity of every session of
+// the pool, as JS updateIdentity does for every connection of a Nexus
+// instance: each open session sends IDENTITY_UPDATE (see
+// Client.UpdateIdentity), and sessions the pool opens later start with
+// the merged identity in their handshake. It returns E_USAGE_INVALID for
+// updates that are not an object, and the first send error (the other
+// sessions are still updated).
+func (p *Pool) UpdateIdentity(ctx context.Context, updates any) error {
+	u, err := session.IdentityUpdates(updates)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.updates == nil {
+		p.updates = u
+	} else {
+		_, p.updates = session.NewIdentity(p.updates).Merge(u)
+	}
+	cs := make([]*Client, 0, len(p.clients))
+	for _, c := range p.clients {
+		cs = append(cs, c)
+	}
+	p.mu.Unlock()
+	var first error
+	for _, c := range cs {
+		if c.Err() != nil {
+			continue
+		}
+		if err := c.UpdateIdentity(ctx, u); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Provide provides svc under token on every session of the pool (see
+// Client.Provide), as JS provide() after ready does for every connection,
+// and on the sessions the pool opens later.
+func (p *Pool) Provide(token string, svc any, canCall func(c *Client, service string, path []string, op session.Op) bool) error {
+	p.mu.Lock()
+	p.opts.Services = append(slices.Clone(p.opts.Services), Provided{Token: token, Service: svc, CanCall: canCall})
+	cs := make([]*Client, 0, len(p.clients))
+	for _, c := range p.clients {
+		cs = append(cs, c)
+	}
+	p.mu.Unlock()
+	var first error
+	for _, c := range cs {
+		if c.Err() != nil {
+			continue
+		}
+		if err := c.Provide(token, svc, canCall); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Close ends every session of the pool.

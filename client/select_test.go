@@ -11,6 +11,7 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/protocol"
 )
 
 type pinger struct{ name string }
@@ -115,5 +116,53 @@ func TestPoolSelect(t *testing.T) {
 	for s := range m.StreamCall(ctx, "ping") {
 		_ = s
 		break // stopping early joins the other call
+	}
+}
+
+// TestPoolUpdateIdentityAndProvide: the pool's UpdateIdentity and Provide
+// reach its open sessions (IDENTITY_UPDATE, PROVIDER_AVAILABLE) and the
+// sessions it opens later (in their handshake).
+func TestPoolUpdateIdentityAndProvide(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "nxs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	one := selectDaemon(t, dir, "one")
+	two := selectDaemon(t, dir, "two")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pool := client.NewPool(&client.Options{AppID: "pooled", Resolve: func(a client.Address) (string, error) {
+		return filepath.Join(dir, a.Instance+".sock"), nil
+	}}, nil)
+	defer pool.Close()
+	if _, err := pool.Client(ctx, client.Address{AppID: "sel", Instance: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.UpdateIdentity(ctx, map[string]any{"role": "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Provide("late", pinger{"pooled"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	busy := &client.SelectOptions{Where: client.MatchField("role", "busy"), Wait: true}
+	for _, d := range []*daemon.Daemon{one, two} {
+		if d == two {
+			if _, err := pool.Client(ctx, client.Address{AppID: "sel", Instance: "two"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc, err := d.Select(ctx, "late", busy)
+		if err != nil {
+			t.Fatalf("daemon %s: %v", protocol.Get(d.Identity(), "instance"), err)
+		}
+		if res, err := svc.Call(ctx, "ping"); err != nil || res.Value() != "pong from pooled" {
+			t.Fatalf("late.ping: %v %v", res.Value(), err)
+		}
+	}
+	// The later session had both in its handshake.
+	c := two.Conns()[0]
+	if got := c.Providers(); len(got) != 1 || got[0] != "late" {
+		t.Errorf("the later session's READY providers: %v", got)
 	}
 }
