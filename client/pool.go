@@ -57,7 +57,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	clients map[Address]*Client
-	changes remote.Changes // a session was added
+	changes remote.Changes   // a session was added
 	updates *protocol.Object // UpdateIdentity's, merged: later sessions start with them
 	closed  bool
 }
