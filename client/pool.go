@@ -28,7 +28,7 @@ func MatchDaemon(appID string) Matcher { return remote.MatchDaemon(appID) }
 func MatchClient(appID string) Matcher { return remote.MatchClient(appID) }
 
 // MatchInstance matches a daemon instance ("default" when the identity has
-// none).
+// none); it never matches a client.
 func MatchInstance(name string) Matcher { return remote.MatchInstance(name) }
 
 // MatchGroup matches identities whose "groups" holds name (see

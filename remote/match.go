@@ -33,10 +33,14 @@ func MatchClient(appID string) Matcher {
 	}
 }
 
-// MatchInstance matches a daemon instance ("default" when the identity has
-// none).
+// MatchInstance matches a node-ipc daemon of this instance ("default"
+// when its identity has none). Clients have no instance: it never
+// matches one.
 func MatchInstance(name string) Matcher {
 	return func(id *protocol.Object, _ session.Observed) bool {
+		if str(id, "context") != compat.DaemonContext {
+			return false
+		}
 		inst := str(id, "instance")
 		if inst == "" {
 			inst = compat.DefaultInstance

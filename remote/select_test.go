@@ -116,6 +116,7 @@ func TestMatchers(t *testing.T) {
 	o := session.Observed{}
 	d := protocol.NewObject("context", "node-ipc-daemon", "appId", "app", "instance", "blue", "pid", 1.0, "groups", []any{"g1", "g2"})
 	legacyStr := protocol.NewObject("context", "node-ipc-daemon", "appId", "app", "groups", "g1")
+	cl := protocol.NewObject("context", "node-ipc-client", "appId", "app")
 	for _, tc := range []struct {
 		name string
 		m    Matcher
@@ -127,6 +128,7 @@ func TestMatchers(t *testing.T) {
 		{"client is not daemon", MatchClient("app"), d, false},
 		{"instance", MatchInstance("blue"), d, true},
 		{"instance default", MatchInstance("default"), legacyStr, true},
+		{"a client has no instance", MatchInstance("default"), cl, false},
 		{"group in array", MatchGroup("g2"), d, true},
 		{"group string", MatchGroup("g1"), legacyStr, true},
 		{"group missing", MatchGroup("g3"), d, false},
