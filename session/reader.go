@@ -49,6 +49,11 @@ func (c *Conn) readLoop() {
 			if err == errHandedOff {
 				return
 			}
+			// The session ends with E_CONN_CLOSED (Err's promise), wrapping
+			// why (such as an IDENTITY_UPDATE that policy refused).
+			if errcode.CodeOf(err) != errcode.ConnClosed {
+				err = errcode.Wrap(errcode.ConnClosed, "session closed", err)
+			}
 			c.readerExit(err)
 			return
 		}

@@ -322,6 +322,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 			select {
 			case <-c.Done():
 				fmt.Fprintf(stdout, "session ended %s\n", errcode.CodeOf(c.Err()))
+				fmt.Fprintf(stdout, "because %v\n", c.Err())
 				return 0
 			case <-time.After(20 * time.Millisecond):
 			}
