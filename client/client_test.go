@@ -14,6 +14,7 @@ import (
 
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
@@ -268,5 +269,44 @@ func TestPoolAndMatchers(t *testing.T) {
 	}
 	if _, err := pool.Select(short, "missing", &client.SelectOptions{Wait: true}); !errors.Is(err, errcode.ServiceWaitTimeout) {
 		t.Fatalf("missing token: %v", err)
+	}
+}
+
+// TestMaxAuthLine: the client's bound on the daemon's pre-auth reply (JS
+// maxAuthLineBytes) is configurable; a reply longer than it is
+// E_IPC_PROTOCOL_ERROR, as node-ipc refuses an over-long line.
+func TestMaxAuthLine(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("/tmp", "nxa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	d, err := daemon.New(&daemon.Options{AppID: "auth", Token: "s3cret", SocketPath: filepath.Join(dir, "d.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reply := len(protocol.AuthOKLine)
+	for _, tc := range []struct {
+		max  int
+		want errcode.Code
+	}{{reply - 1, errcode.IPCProtocolError}, {reply, ""}, {0, ""}} {
+		c, err := client.Dial(ctx, client.Address{AppID: "auth"}, &client.Options{SocketPath: d.Path(), Token: "s3cret", MaxAuthLine: tc.max})
+		if tc.want == "" {
+			if err != nil {
+				t.Fatalf("MaxAuthLine %d: %v", tc.max, err)
+			}
+			c.Close()
+			continue
+		}
+		if !errors.Is(err, tc.want) {
+			t.Fatalf("MaxAuthLine %d (the reply is %d bytes): %v, want %s", tc.max, reply, err, tc.want)
+		}
 	}
 }
