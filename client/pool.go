@@ -223,12 +223,21 @@ func (p *Pool) UpdateIdentity(ctx context.Context, updates any) error {
 	if err != nil {
 		return err
 	}
+	return p.everySession(func() {
+		if p.updates == nil {
+			p.updates = u
+		} else {
+			_, p.updates = session.NewIdentity(p.updates).Merge(u)
+		}
+	}, func(c *Client) error { return c.UpdateIdentity(ctx, u) })
+}
+
+// everySession runs change under the pool's lock (for the sessions it
+// opens later), then f on every open session (the others are still
+// done when one fails), and returns f's first error.
+func (p *Pool) everySession(change func(), f func(*Client) error) error {
 	p.mu.Lock()
-	if p.updates == nil {
-		p.updates = u
-	} else {
-		_, p.updates = session.NewIdentity(p.updates).Merge(u)
-	}
+	change()
 	cs := make([]*Client, 0, len(p.clients))
 	for _, c := range p.clients {
 		cs = append(cs, c)
@@ -239,7 +248,7 @@ func (p *Pool) UpdateIdentity(ctx context.Context, updates any) error {
 		if c.Err() != nil {
 			continue
 		}
-		if err := c.UpdateIdentity(ctx, u); err != nil && first == nil {
+		if err := f(c); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -250,23 +259,9 @@ func (p *Pool) UpdateIdentity(ctx context.Context, updates any) error {
 // Client.Provide), as JS provide() after ready does for every connection,
 // and on the sessions the pool opens later.
 func (p *Pool) Provide(token string, svc any, canCall func(c *Client, service string, path []string, op session.Op) bool) error {
-	p.mu.Lock()
-	p.opts.Services = append(slices.Clone(p.opts.Services), Provided{Token: token, Service: svc, CanCall: canCall})
-	cs := make([]*Client, 0, len(p.clients))
-	for _, c := range p.clients {
-		cs = append(cs, c)
-	}
-	p.mu.Unlock()
-	var first error
-	for _, c := range cs {
-		if c.Err() != nil {
-			continue
-		}
-		if err := c.Provide(token, svc, canCall); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return p.everySession(func() {
+		p.opts.Services = append(slices.Clone(p.opts.Services), Provided{Token: token, Service: svc, CanCall: canCall})
+	}, func(c *Client) error { return c.Provide(token, svc, canCall) })
 }
 
 // Close ends every session of the pool.

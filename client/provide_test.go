@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/peertest"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/remote"
 	"github.com/nexus-interop/nexus-go/session"
@@ -50,7 +49,7 @@ func (w *pvWorker) Callback(ctx context.Context, fn *session.RemoteRef, n int) (
 
 // MakeCounter hands out a counter by reference.
 func (w *pvWorker) MakeCounter(start int) session.Invoker {
-	return bind.Ref(&pvCounter{Start: start, n: start})
+	return bind.Ref(peertest.NewCounter(start))
 }
 
 func (w *pvWorker) MaybeFail() (string, error) {
@@ -75,75 +74,6 @@ func (w *pvWorker) Slow(ctx context.Context) (string, error) {
 	}
 }
 
-type pvCounter struct {
-	Start int // JS "start", never changed
-
-	mu sync.Mutex
-	n  int
-}
-
-func (c *pvCounter) Inc() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return c.n
-}
-
-// pvDaemon starts a Go daemon on a short socket path; it is closed when
-// the test ends.
-func pvDaemon(t *testing.T, opts daemon.Options) *daemon.Daemon {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "nxp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if opts.AppID == "" {
-		opts.AppID = "pv"
-	}
-	opts.SocketPath = filepath.Join(dir, "d.sock")
-	d, err := daemon.New(&opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-// pvDialErr dials d with opts (nil: defaults); a client is closed when the
-// test ends.
-func pvDialErr(ctx context.Context, t *testing.T, d *daemon.Daemon, opts *client.Options) (*client.Client, error) {
-	t.Helper()
-	var o client.Options
-	if opts != nil {
-		o = *opts
-	}
-	o.SocketPath = d.Path()
-	c, err := client.Dial(ctx, client.Address{AppID: "pv"}, &o)
-	if err == nil {
-		t.Cleanup(func() { c.Close() })
-	}
-	return c, err
-}
-
-func pvDial(ctx context.Context, t *testing.T, d *daemon.Daemon, opts *client.Options) *client.Client {
-	t.Helper()
-	c, err := pvDialErr(ctx, t, d, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func pvCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // pvWaitFor waits, until ctx ends, for the daemon to have a connection
 // that provides token and matches where; it returns that connection.
 func pvWaitFor(ctx context.Context, t *testing.T, d *daemon.Daemon, token string, where remote.Matcher) *daemon.Conn {
@@ -161,6 +91,16 @@ func pvWaitFor(ctx context.Context, t *testing.T, d *daemon.Daemon, token string
 	return nil
 }
 
+// pvDone waits for the client's session to end, until ctx ends.
+func pvDone(ctx context.Context, t *testing.T, c *client.Client, what string) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Fatalf("%s: the client's session did not end: %v", what, ctx.Err())
+	}
+}
+
 // pvUntil polls cond until it holds or ctx ends: for states that nothing
 // exported signals.
 func pvUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
@@ -176,43 +116,15 @@ func pvUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// pvDone waits for the client's session to end, until ctx ends.
-func pvDone(ctx context.Context, t *testing.T, c *client.Client, what string) {
-	t.Helper()
-	select {
-	case <-c.Done():
-	case <-ctx.Done():
-		t.Fatalf("%s: the client's session did not end: %v", what, ctx.Err())
-	}
-}
-
-func pvValue(t *testing.T, what string, res remote.Result, err error, want any) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if res.Value() != want {
-		t.Fatalf("%s = %#v, want %#v", what, res.Value(), want)
-	}
-}
-
-func pvDenied(t *testing.T, what string, err error) {
-	t.Helper()
-	var re *protocol.RemoteError
-	if !errors.As(err, &re) || re.Code != string(errcode.AuthCallDenied) || !errors.Is(err, errcode.AuthCallDenied) {
-		t.Fatalf("%s: %v, want a *protocol.RemoteError E_AUTH_CALL_DENIED", what, err)
-	}
-}
-
 // Options.Services travel in HANDSHAKE_READY, and the daemon calls,
 // gets and sets them, passes callbacks and calls the refs they return,
 // through Conn.Service and Daemon.Select.
 func TestProvideServicesCalledByDaemon(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
 	w := &pvWorker{name: "a", Label: "initial"}
-	c := pvDial(ctx, t, d, &client.Options{AppID: "app-w", Services: []client.Provided{
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{AppID: "app-w", Services: []client.Provided{
 		{Token: "work", Service: w},
 		{Token: "extra", Service: map[string]any{"ping": func() string { return "pong" }}},
 		{Token: "third", Service: &pvWorker{name: "third"}},
@@ -234,40 +146,34 @@ func TestProvideServicesCalledByDaemon(t *testing.T) {
 
 	s := conn.Service("work")
 	res, err := s.Call(ctx, "hello", "bob")
-	pvValue(t, "hello", res, err, "hello bob from a")
+	peertest.Value(t, "hello", res, err, "hello bob from a")
 
 	// properties
 	res, err = s.Get(ctx, "label")
-	pvValue(t, "get label", res, err, "initial")
+	peertest.Value(t, "get label", res, err, "initial")
 	if err := s.Set(ctx, "label", "changed"); err != nil {
 		t.Fatalf("set label: %v", err)
 	}
 	res, err = s.Get(ctx, "label")
-	pvValue(t, "label after set", res, err, "changed")
+	peertest.Value(t, "label after set", res, err, "changed")
 
 	// a Go function of the daemon, called back by the client's service
 	var calls atomic.Int32
 	res, err = s.Call(ctx, "callback", func(n int) int { calls.Add(1); return n * 10 }, 4)
-	pvValue(t, "callback", res, err, 41.0)
+	peertest.Value(t, "callback", res, err, 41.0)
 	if calls.Load() != 1 {
 		t.Fatalf("the daemon's callback ran %d times, want 1", calls.Load())
 	}
 
 	// a ref the client's service returns
 	res, err = s.Call(ctx, "makeCounter", 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := res.Ref()
-	if err != nil {
-		t.Fatalf("makeCounter did not return a ref: %#v", res.Value())
-	}
+	ref := peertest.Ref(t, "makeCounter", res, err)
 	res, err = ref.Call(ctx, "inc")
-	pvValue(t, "ref inc", res, err, 6.0)
+	peertest.Value(t, "ref inc", res, err, 6.0)
 	res, err = ref.Call(ctx, "inc")
-	pvValue(t, "ref inc again", res, err, 7.0)
+	peertest.Value(t, "ref inc again", res, err, 7.0)
 	res, err = ref.Get(ctx, "start")
-	pvValue(t, "ref start", res, err, 5.0)
+	peertest.Value(t, "ref start", res, err, 5.0)
 	if err := ref.Release(); err != nil {
 		t.Fatal(err)
 	}
@@ -278,15 +184,15 @@ func TestProvideServicesCalledByDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = sel.Call(ctx, "ping")
-	pvValue(t, "select extra ping", res, err, "pong")
+	peertest.Value(t, "select extra ping", res, err, "pong")
 	sel, err = d.Select(ctx, "work", &remote.SelectOptions{Where: remote.MatchClient("app-w")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err = sel.Call(ctx, "hello", "sel")
-	pvValue(t, "select work hello", res, err, "hello sel from a")
+	peertest.Value(t, "select work hello", res, err, "hello sel from a")
 	res, err = sel.Get(ctx, "label")
-	pvValue(t, "select work label", res, err, "changed")
+	peertest.Value(t, "select work label", res, err, "changed")
 	if _, err := d.Select(ctx, "work", &remote.SelectOptions{Where: remote.MatchClient("other")}); !errors.Is(err, errcode.ServiceNoMatch) {
 		t.Fatalf("select another appId: %v, want E_SERVICE_NO_MATCH", err)
 	}
@@ -300,9 +206,9 @@ func TestProvideServicesCalledByDaemon(t *testing.T) {
 // daemon's next call.
 func TestProvideAfterDial(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
-	c := pvDial(ctx, t, d, &client.Options{AppID: "late"})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{AppID: "late"})
 	if len(c.Provided()) != 0 {
 		t.Fatalf("provided %v before Provide", c.Provided())
 	}
@@ -318,15 +224,15 @@ func TestProvideAfterDial(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := s.Call(ctx, "hello", "x")
-	pvValue(t, "late hello", res, err, "hello x from v1")
+	peertest.Value(t, "late hello", res, err, "hello x from v1")
 
 	if err := c.Provide("late", &pvWorker{name: "v2"}, nil); err != nil {
 		t.Fatalf("providing a token again after Dial: %v, want a replacement", err)
 	}
 	res, err = s.Call(ctx, "hello", "y")
-	pvValue(t, "hello after the replacement", res, err, "hello y from v2")
+	peertest.Value(t, "hello after the replacement", res, err, "hello y from v2")
 	res, err = conn.Service("late").Call(ctx, "hello", "z")
-	pvValue(t, "Conn.Service after the replacement", res, err, "hello z from v2")
+	peertest.Value(t, "Conn.Service after the replacement", res, err, "hello z from v2")
 	if got := c.Provided(); !slices.Equal(got, []string{"late"}) {
 		t.Fatalf("c.Provided() after the replacement = %v", got)
 	}
@@ -352,9 +258,9 @@ func TestProvideAfterDial(t *testing.T) {
 // (since 58f9d7a; before, Dial failed with E_PROVIDER_DUPLICATE_TOKEN).
 func TestProvideSameTokenTwiceInServices(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
-	c, err := pvDialErr(ctx, t, d, &client.Options{Services: []client.Provided{
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
+	c, err := peertest.DialErr(ctx, t, d, "pv", &client.Options{Services: []client.Provided{
 		{Token: "dup", Service: &pvWorker{name: "first"}},
 		{Token: "other", Service: &pvWorker{name: "o"}},
 		{Token: "dup", Service: &pvWorker{name: "last"}},
@@ -371,13 +277,13 @@ func TestProvideSameTokenTwiceInServices(t *testing.T) {
 		t.Fatalf("the READY catalog = %v, want %v", got, want)
 	}
 	res, err := conn.Service("dup").Call(ctx, "hello", "x")
-	pvValue(t, "dup.hello", res, err, "hello x from last")
+	peertest.Value(t, "dup.hello", res, err, "hello x from last")
 
-	_, err = pvDialErr(ctx, t, d, &client.Options{Services: []client.Provided{{Token: "", Service: &pvWorker{}}}})
+	_, err = peertest.DialErr(ctx, t, d, "pv", &client.Options{Services: []client.Provided{{Token: "", Service: &pvWorker{}}}})
 	if !errors.Is(err, errcode.UsageInvalid) {
 		t.Fatalf("empty token: %v, want E_USAGE_INVALID", err)
 	}
-	_, err = pvDialErr(ctx, t, d, &client.Options{Services: []client.Provided{{Token: "nil"}}})
+	_, err = peertest.DialErr(ctx, t, d, "pv", &client.Options{Services: []client.Provided{{Token: "nil"}}})
 	if !errors.Is(err, errcode.UsageInvalid) {
 		t.Fatalf("nil service: %v, want E_USAGE_INVALID", err)
 	}
@@ -389,8 +295,8 @@ func TestProvideSameTokenTwiceInServices(t *testing.T) {
 // out), both ways.
 func TestProvidePolicy(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
 	var self atomic.Pointer[client.Client]
 	var wrongPeer atomic.Bool
 	check := func(c *client.Client) {
@@ -400,7 +306,7 @@ func TestProvidePolicy(t *testing.T) {
 	}
 	allow := func(c *client.Client, _ string, _ []string, _ session.Op) bool { check(c); return true }
 	deny := func(c *client.Client, _ string, _ []string, _ session.Op) bool { check(c); return false }
-	c := pvDial(ctx, t, d, &client.Options{
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{
 		AppID: "policy",
 		Policy: client.Policy{CanCall: func(c *client.Client, service string, _ []string, _ session.Op) bool {
 			check(c)
@@ -417,35 +323,29 @@ func TestProvidePolicy(t *testing.T) {
 	conn := pvWaitFor(ctx, t, d, "plain", nil)
 
 	res, err := conn.Service("plain").Call(ctx, "hello", "p")
-	pvValue(t, "allowed by the client's policy", res, err, "hello p from plain")
+	peertest.Value(t, "allowed by the client's policy", res, err, "hello p from plain")
 	_, err = conn.Service("denied").Call(ctx, "hello", "d")
-	pvDenied(t, "denied by the client's policy", err)
-	pvDenied(t, "get denied by the client's policy", pvErrOf(conn.Service("denied").Get(ctx, "label")))
-	pvDenied(t, "set denied by the client's policy", conn.Service("denied").Set(ctx, "label", "x"))
+	peertest.Denied(t, "denied by the client's policy", err)
+	peertest.Denied(t, "get denied by the client's policy", pvErrOf(conn.Service("denied").Get(ctx, "label")))
+	peertest.Denied(t, "set denied by the client's policy", conn.Service("denied").Set(ctx, "label", "x"))
 
 	res, err = conn.Service("denied-but-allowed").Call(ctx, "hello", "o")
-	pvValue(t, "the service's CanCall allows what the client's denies", res, err, "hello o from dba")
+	peertest.Value(t, "the service's CanCall allows what the client's denies", res, err, "hello o from dba")
 	// A ref from that service is decided by that service's policy too.
 	res, err = conn.Service("denied-but-allowed").Call(ctx, "makeCounter", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := res.Ref()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := peertest.Ref(t, "makeCounter", res, err)
 	res, err = ref.Call(ctx, "inc")
-	pvValue(t, "a ref of the allowing service", res, err, 2.0)
+	peertest.Value(t, "a ref of the allowing service", res, err, 2.0)
 
 	_, err = conn.Service("plain-but-denied").Call(ctx, "hello", "x")
-	pvDenied(t, "the service's CanCall denies what the client's allows", err)
-	pvDenied(t, "get on the denying service", pvErrOf(conn.Service("plain-but-denied").Get(ctx, "label")))
+	peertest.Denied(t, "the service's CanCall denies what the client's allows", err)
+	peertest.Denied(t, "get on the denying service", pvErrOf(conn.Service("plain-but-denied").Get(ctx, "label")))
 
 	// The other services keep the client-wide policy.
 	res, err = conn.Service("plain").Call(ctx, "maybeFail")
-	pvValue(t, "plain again", res, err, "ok from plain")
+	peertest.Value(t, "plain again", res, err, "ok from plain")
 	_, err = conn.Service("denied").Call(ctx, "maybeFail")
-	pvDenied(t, "denied again", err)
+	peertest.Denied(t, "denied again", err)
 	if wrongPeer.Load() {
 		t.Fatal("a policy hook was given another *Client")
 	}
@@ -458,11 +358,11 @@ func pvErrOf(_ remote.Result, err error) error { return err }
 // *session.HandshakeError, and the daemon keeps no connection.
 func TestProvideCanConnectRefused(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
+	ctx := peertest.Ctx(t)
 	var asked atomic.Int32
-	d := pvDaemon(t, daemon.Options{Policy: daemon.Policy{CanConnect: func(*daemon.Conn) bool { asked.Add(1); return true }}})
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv", Policy: daemon.Policy{CanConnect: func(*daemon.Conn) bool { asked.Add(1); return true }}})
 	var sawDaemon atomic.Value
-	_, err := pvDialErr(ctx, t, d, &client.Options{
+	_, err := peertest.DialErr(ctx, t, d, "pv", &client.Options{
 		Services: []client.Provided{{Token: "w", Service: &pvWorker{}}},
 		Policy: client.Policy{CanConnect: func(c *client.Client) bool {
 			sawDaemon.Store(protocol.Get(c.Daemon(), "appId"))
@@ -481,30 +381,30 @@ func TestProvideCanConnectRefused(t *testing.T) {
 	}
 	pvUntil(ctx, t, "the refused session leaves no connection", func() bool { return len(d.Conns()) == 0 })
 	// The daemon still serves others.
-	pvDial(ctx, t, d, &client.Options{Services: []client.Provided{{Token: "ok", Service: &pvWorker{name: "ok"}}}})
+	peertest.Dial(ctx, t, d, "pv", &client.Options{Services: []client.Provided{{Token: "ok", Service: &pvWorker{name: "ok"}}}})
 	conn := pvWaitFor(ctx, t, d, "ok", nil)
 	if n := len(d.Conns()); n != 1 {
 		t.Fatalf("%d connections, want only the accepted one", n)
 	}
 	res, err := conn.Service("ok").Call(ctx, "hello", "again")
-	pvValue(t, "accepted client", res, err, "hello again from ok")
+	peertest.Value(t, "accepted client", res, err, "hello again from ok")
 }
 
 // client.FromContext in a provided service's method is the client.
 func TestProvideFromContext(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
 	got := make(chan *client.Client, 1)
 	svc := map[string]any{"who": func(ctx context.Context) bool {
 		c := client.FromContext(ctx)
 		got <- c
 		return c != nil
 	}}
-	c := pvDial(ctx, t, d, &client.Options{Services: []client.Provided{{Token: "who", Service: svc}}})
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{Services: []client.Provided{{Token: "who", Service: svc}}})
 	conn := pvWaitFor(ctx, t, d, "who", nil)
 	res, err := conn.Service("who").Call(ctx, "who")
-	pvValue(t, "who", res, err, true)
+	peertest.Value(t, "who", res, err, true)
 	if g := <-got; g != c {
 		t.Fatalf("FromContext = %p, want the client %p", g, c)
 	}
@@ -517,12 +417,12 @@ func TestProvideFromContext(t *testing.T) {
 // ways, and CanConnect asked again on every update.
 func TestProvideIdentity(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
 	if err := d.Provide("dsvc", map[string]any{"v": func() int { return 1 }}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pvDialErr(ctx, t, d, &client.Options{Metadata: map[string]any{"appId": "x"}}); !errors.Is(err, errcode.UsageInvalid) {
+	if _, err := peertest.DialErr(ctx, t, d, "pv", &client.Options{Metadata: map[string]any{"appId": "x"}}); !errors.Is(err, errcode.UsageInvalid) {
 		t.Fatalf("Metadata with appId: %v, want E_USAGE_INVALID", err)
 	}
 	opts := &client.Options{AppID: "idc", SocketPath: d.Path(), Metadata: map[string]any{"role": "worker"},
@@ -571,7 +471,7 @@ func TestProvideIdentity(t *testing.T) {
 		t.Fatalf("the update lost the daemon's appId: %v", v)
 	}
 	// A later session gets the merged identity in its handshake.
-	later := pvDial(ctx, t, d, nil)
+	later := peertest.Dial(ctx, t, d, "pv", nil)
 	if v := protocol.Get(later.Daemon(), "version"); v != 2.0 {
 		t.Fatalf("a later client's c.Daemon() version = %v, want 2", v)
 	}
@@ -584,14 +484,14 @@ func TestProvideIdentity(t *testing.T) {
 // the session.
 func TestProvideDaemonRefusesIdentityUpdate(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{Policy: daemon.Policy{CanConnect: func(c *daemon.Conn) bool {
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv", Policy: daemon.Policy{CanConnect: func(c *daemon.Conn) bool {
 		return protocol.Get(c.Identity(), "role") != "banned"
 	}}})
-	if _, err := pvDialErr(ctx, t, d, &client.Options{Metadata: map[string]any{"role": "banned"}}); !errors.Is(err, errcode.AuthConnectDenied) {
+	if _, err := peertest.DialErr(ctx, t, d, "pv", &client.Options{Metadata: map[string]any{"role": "banned"}}); !errors.Is(err, errcode.AuthConnectDenied) {
 		t.Fatalf("banned at the handshake: %v, want E_AUTH_CONNECT_DENIED", err)
 	}
-	c := pvDial(ctx, t, d, &client.Options{Metadata: map[string]any{"role": "worker"},
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{Metadata: map[string]any{"role": "worker"},
 		Services: []client.Provided{{Token: "w", Service: &pvWorker{name: "w"}}}})
 	pvWaitFor(ctx, t, d, "w", nil)
 	if err := c.UpdateIdentity(ctx, map[string]any{"role": "banned"}); err != nil {
@@ -608,9 +508,9 @@ func TestProvideDaemonRefusesIdentityUpdate(t *testing.T) {
 // the session.
 func TestProvideClientRefusesDaemonUpdate(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{})
-	c := pvDial(ctx, t, d, &client.Options{
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv"})
+	c := peertest.Dial(ctx, t, d, "pv", &client.Options{
 		Services: []client.Provided{{Token: "w", Service: &pvWorker{name: "w"}}},
 		Policy: client.Policy{CanConnect: func(c *client.Client) bool {
 			return protocol.Get(c.Daemon(), "mode") != "maintenance"
@@ -629,7 +529,7 @@ func TestProvideClientRefusesDaemonUpdate(t *testing.T) {
 	}
 	pvUntil(ctx, t, "the daemon drops the client", func() bool { return len(d.Conns()) == 0 })
 	// A new client is refused at the handshake now.
-	_, err := pvDialErr(ctx, t, d, &client.Options{Policy: client.Policy{CanConnect: func(c *client.Client) bool {
+	_, err := peertest.DialErr(ctx, t, d, "pv", &client.Options{Policy: client.Policy{CanConnect: func(c *client.Client) bool {
 		return protocol.Get(c.Daemon(), "mode") != "maintenance"
 	}}})
 	if !errors.Is(err, errcode.AuthConnectDenied) {
@@ -641,17 +541,17 @@ func TestProvideClientRefusesDaemonUpdate(t *testing.T) {
 // among them.
 func TestProvideMulticast(t *testing.T) {
 	t.Parallel()
-	ctx := pvCtx(t)
-	d := pvDaemon(t, daemon.Options{CallTimeout: daemon.NoCallTimeout})
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "pv", CallTimeout: daemon.NoCallTimeout})
 	release := make(chan struct{})
 	var releaseOnce sync.Once
 	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 	blocked := make(chan struct{})
 	a := &pvWorker{name: "a"}
 	b := &pvWorker{name: "b", fail: true, block: release, blocked: blocked}
-	pvDial(ctx, t, d, &client.Options{AppID: "app-a", Services: []client.Provided{{Token: "w", Service: a}}})
-	pvDial(ctx, t, d, &client.Options{AppID: "app-b", Services: []client.Provided{{Token: "w", Service: b}}})
-	pvDial(ctx, t, d, &client.Options{AppID: "app-n", Services: []client.Provided{{Token: "other", Service: &pvWorker{name: "n"}}}})
+	peertest.Dial(ctx, t, d, "pv", &client.Options{AppID: "app-a", Services: []client.Provided{{Token: "w", Service: a}}})
+	peertest.Dial(ctx, t, d, "pv", &client.Options{AppID: "app-b", Services: []client.Provided{{Token: "w", Service: b}}})
+	peertest.Dial(ctx, t, d, "pv", &client.Options{AppID: "app-n", Services: []client.Provided{{Token: "other", Service: &pvWorker{name: "n"}}}})
 	pvWaitFor(ctx, t, d, "w", remote.MatchClient("app-a"))
 	pvWaitFor(ctx, t, d, "w", remote.MatchClient("app-b"))
 	pvWaitFor(ctx, t, d, "other", nil)
@@ -689,7 +589,7 @@ func TestProvideMulticast(t *testing.T) {
 			}
 			// The Settled's Service reaches that peer again.
 			res, err := s.Service.Call(ctx, "hello", "again")
-			pvValue(t, "app-b's Settled.Service", res, err, "hello again from b")
+			peertest.Value(t, "app-b's Settled.Service", res, err, "hello again from b")
 		default:
 			t.Fatalf("a Settled from %v", appOf(s))
 		}
@@ -750,7 +650,7 @@ func TestProvideMulticast(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := s.Call(ctx, "hello", "one")
-	pvValue(t, "selected app-a", res, err, "hello one from a")
+	peertest.Value(t, "selected app-a", res, err, "hello one from a")
 	if one := d.SelectMulticast("w", remote.MatchClient("app-b")); one.Len() != 1 {
 		t.Fatalf("multicast where app-b: %d peers", one.Len())
 	}

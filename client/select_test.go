@@ -1,9 +1,7 @@
 package client_test
 
 import (
-	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/peertest"
 	"github.com/nexus-interop/nexus-go/protocol"
 )
 
@@ -20,29 +19,16 @@ func (p pinger) Ping() string { return "pong from " + p.name }
 
 func selectDaemon(t *testing.T, dir, instance string, groups ...string) *daemon.Daemon {
 	t.Helper()
-	d, err := daemon.New(&daemon.Options{AppID: "sel", Instance: instance, Groups: groups, SocketPath: filepath.Join(dir, instance+".sock")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return peertest.Daemon(t, daemon.Options{AppID: "sel", Instance: instance, Groups: groups, SocketPath: filepath.Join(dir, instance+".sock")})
 }
 
 // TestPoolSelect: select's codes and wait over real sessions, and a
 // multicast over two daemons.
 func TestPoolSelect(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "nxs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := peertest.SocketDir(t)
 	blue := selectDaemon(t, dir, "blue", "g-blue")
 	red := selectDaemon(t, dir, "red")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := peertest.Ctx(t)
 	pool := client.NewPool(&client.Options{Resolve: func(a client.Address) (string, error) {
 		return filepath.Join(dir, a.Instance+".sock"), nil
 	}}, nil)
@@ -123,15 +109,10 @@ func TestPoolSelect(t *testing.T) {
 // reach its open sessions (IDENTITY_UPDATE, PROVIDER_AVAILABLE) and the
 // sessions it opens later (in their handshake).
 func TestPoolUpdateIdentityAndProvide(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "nxs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := peertest.SocketDir(t)
 	one := selectDaemon(t, dir, "one")
 	two := selectDaemon(t, dir, "two")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := peertest.Ctx(t)
 	pool := client.NewPool(&client.Options{AppID: "pooled", Resolve: func(a client.Address) (string, error) {
 		return filepath.Join(dir, a.Instance+".sock"), nil
 	}}, nil)

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/nexus-interop/nexus-go/bind"
 	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
+	"github.com/nexus-interop/nexus-go/internal/peertest"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
 )
@@ -27,84 +27,10 @@ type clSvc struct{ name string }
 
 func (s *clSvc) Who() string               { return s.name }
 func (s *clSvc) Add(a, b float64) float64  { return a + b }
-func (s *clSvc) MakeCounter(start int) any { return bind.Ref(&clCounter{Start: start, n: start}) }
+func (s *clSvc) MakeCounter(start int) any { return bind.Ref(peertest.NewCounter(start)) }
 func (s *clSvc) MakeAdder(k float64) any   { return func(x float64) float64 { return x + k } }
 func (s *clSvc) Call(ctx context.Context, fn func(context.Context) (string, error)) (string, error) {
 	return fn(ctx)
-}
-
-type clCounter struct {
-	Start int // JS "start"
-
-	mu sync.Mutex
-	n  int
-}
-
-func (c *clCounter) Inc() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return c.n
-}
-
-func clCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// clNew returns a daemon on a short socket path that is not listening
-// yet; it is closed when the test ends.
-func clNew(t *testing.T, opts daemon.Options) *daemon.Daemon {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "nxl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if opts.AppID == "" {
-		opts.AppID = "cl"
-	}
-	opts.SocketPath = filepath.Join(dir, "d.sock")
-	d, err := daemon.New(&opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-func clDial(ctx context.Context, t *testing.T, d *daemon.Daemon, opts *client.Options) *client.Client {
-	t.Helper()
-	var o client.Options
-	if opts != nil {
-		o = *opts
-	}
-	o.SocketPath = d.Path()
-	c, err := client.Dial(ctx, client.Address{AppID: "cl"}, &o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func clValue(t *testing.T, what string, res client.Result, err error, want any) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if res.Value() != want {
-		t.Fatalf("%s = %#v, want %#v", what, res.Value(), want)
-	}
-}
-
-func clDenied(t *testing.T, what string, err error) {
-	t.Helper()
-	var re *protocol.RemoteError
-	if !errors.As(err, &re) || re.Code != string(errcode.AuthCallDenied) || !errors.Is(err, errcode.AuthCallDenied) {
-		t.Fatalf("%s: %v, want a *protocol.RemoteError E_AUTH_CALL_DENIED", what, err)
-	}
 }
 
 type clSeen struct {
@@ -118,10 +44,10 @@ type clSeen struct {
 // and for callbacks.
 func TestClientsPerServicePolicy(t *testing.T) {
 	t.Parallel()
-	ctx := clCtx(t)
+	ctx := peertest.Ctx(t)
 	var mu sync.Mutex
 	var wide, own []clSeen
-	d := clNew(t, daemon.Options{Policy: daemon.Policy{CanCall: func(_ *daemon.Conn, service string, path []string, op session.Op) bool {
+	d := peertest.NewDaemon(t, daemon.Options{AppID: "cl", Policy: daemon.Policy{CanCall: func(_ *daemon.Conn, service string, path []string, op session.Op) bool {
 		mu.Lock()
 		wide = append(wide, clSeen{service, joinPath(path), op})
 		mu.Unlock()
@@ -145,49 +71,37 @@ func TestClientsPerServicePolicy(t *testing.T) {
 	if err := d.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	c := clDial(ctx, t, d, &client.Options{AppID: "pol"})
+	c := peertest.Dial(ctx, t, d, "cl", &client.Options{AppID: "pol"})
 
 	res, err := c.Service("open").Call(ctx, "add", 2, 3)
-	clValue(t, "open.add under a deny-all daemon policy", res, err, 5.0)
+	peertest.Value(t, "open.add under a deny-all daemon policy", res, err, 5.0)
 	res, err = c.Service("open").Call(ctx, "who")
-	clValue(t, "open.who", res, err, "open")
+	peertest.Value(t, "open.who", res, err, "open")
 	_, err = c.Service("closed").Call(ctx, "who")
-	clDenied(t, "closed.who", err)
+	peertest.Denied(t, "closed.who", err)
 	_, err = c.Service("closed").Get(ctx, "")
-	clDenied(t, "get closed", err)
+	peertest.Denied(t, "get closed", err)
 
 	// A ref handed out by open's call: open's policy decides (it allows
 	// calls and gets, refuses sets), not the daemon-wide one.
 	res, err = c.Service("open").Call(ctx, "makeCounter", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := res.Ref()
-	if err != nil {
-		t.Fatalf("makeCounter: %#v is not a ref", res.Value())
-	}
+	ref := peertest.Ref(t, "makeCounter", res, err)
 	res, err = ref.Call(ctx, "inc")
-	clValue(t, "open's ref inc", res, err, 11.0)
+	peertest.Value(t, "open's ref inc", res, err, 11.0)
 	res, err = ref.Get(ctx, "start")
-	clValue(t, "open's ref start", res, err, 10.0)
-	clDenied(t, "set on open's ref", ref.Set(ctx, "start", 1))
+	peertest.Value(t, "open's ref start", res, err, 10.0)
+	peertest.Denied(t, "set on open's ref", ref.Set(ctx, "start", 1))
 	// A function handed out by open's call, the same.
 	res, err = c.Service("open").Call(ctx, "makeAdder", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adder, err := res.Ref()
-	if err != nil {
-		t.Fatal(err)
-	}
+	adder := peertest.Ref(t, "makeAdder", res, err)
 	res, err = adder.Invoke(ctx, 1)
-	clValue(t, "open's adder", res, err, 101.0)
+	peertest.Value(t, "open's adder", res, err, 101.0)
 
 	// open's method calling back a function the client passed: that
 	// function is the client's resource (the client's policy, which
 	// allows all), and the daemon-wide policy is not asked.
 	res, err = c.Service("open").Call(ctx, "call", func() string { return "from the client" })
-	clValue(t, "open calls the client's callback", res, err, "from the client")
+	peertest.Value(t, "open calls the client's callback", res, err, "from the client")
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -230,8 +144,8 @@ func joinPath(p []string) string {
 // client calls them from inside its own service.
 func TestClientsCallbackUsesDaemonWidePolicy(t *testing.T) {
 	t.Parallel()
-	ctx := clCtx(t)
-	d := clNew(t, daemon.Options{Policy: daemon.Policy{CanCall: func(_ *daemon.Conn, service string, _ []string, _ session.Op) bool {
+	ctx := peertest.Ctx(t)
+	d := peertest.NewDaemon(t, daemon.Options{AppID: "cl", Policy: daemon.Policy{CanCall: func(_ *daemon.Conn, service string, _ []string, _ session.Op) bool {
 		return service != "" // deny callbacks only
 	}}})
 	if err := d.Listen(); err != nil {
@@ -239,14 +153,14 @@ func TestClientsCallbackUsesDaemonWidePolicy(t *testing.T) {
 	}
 	// The client provides "run", which calls back the function it is given.
 	run := map[string]any{"run": func(ctx context.Context, fn *session.RemoteRef) (any, error) { return fn.Call(ctx, nil) }}
-	clDial(ctx, t, d, &client.Options{AppID: "cb", Services: []client.Provided{{Token: "run", Service: run}}})
+	peertest.Dial(ctx, t, d, "cl", &client.Options{AppID: "cb", Services: []client.Provided{{Token: "run", Service: run}}})
 	svc, err := d.Select(ctx, "run", &client.SelectOptions{Wait: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ran := false
 	_, err = svc.Call(ctx, "run", func() string { ran = true; return "ran" })
-	clDenied(t, "the client calling the daemon's callback", err)
+	peertest.Denied(t, "the client calling the daemon's callback", err)
 	if ran {
 		t.Fatal("the denied callback ran")
 	}
@@ -297,8 +211,8 @@ func clNextAnnounce(ctx context.Context, t *testing.T, ch <-chan []string, want 
 // new tokens announced and the new implementation answer.
 func TestClientsProvideTwiceReplaces(t *testing.T) {
 	t.Parallel()
-	ctx := clCtx(t)
-	d := clNew(t, daemon.Options{})
+	ctx := peertest.Ctx(t)
+	d := peertest.NewDaemon(t, daemon.Options{AppID: "cl"})
 	if err := d.Provide("svc", &clSvc{name: "first"}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +234,12 @@ func TestClientsProvideTwiceReplaces(t *testing.T) {
 	if err := d.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	c := clDial(ctx, t, d, nil)
+	c := peertest.Dial(ctx, t, d, "cl", nil)
 	if got := c.Providers(); !slices.Equal(got, []string{"svc", "other"}) {
 		t.Fatalf("the ACK catalog = %v, want [svc other]", got)
 	}
 	res, err := c.Service("svc").Call(ctx, "who")
-	clValue(t, "svc: the last of the two before Listen", res, err, "second")
+	peertest.Value(t, "svc: the last of the two before Listen", res, err, "second")
 	announced, acked := clAnnounced(ctx, t, d)
 	if !slices.Equal(acked, []string{"svc", "other"}) {
 		t.Fatalf("the raw session's ACK catalog = %v", acked)
@@ -339,7 +253,7 @@ func TestClientsProvideTwiceReplaces(t *testing.T) {
 		t.Fatalf("the connected client did not see the new token: %v", err)
 	}
 	res, err = c.Service("late").Call(ctx, "who")
-	clValue(t, "late", res, err, "late v1")
+	peertest.Value(t, "late", res, err, "late v1")
 
 	if err := d.Provide("svc", &clSvc{name: "third"}); err != nil {
 		t.Fatalf("replacing after Listen: %v", err)
@@ -350,9 +264,9 @@ func TestClientsProvideTwiceReplaces(t *testing.T) {
 	}
 	clNextAnnounce(ctx, t, announced, "late")
 	res, err = c.Service("svc").Call(ctx, "who")
-	clValue(t, "svc after the replacement", res, err, "third")
+	peertest.Value(t, "svc after the replacement", res, err, "third")
 	res, err = c.Service("late").Call(ctx, "who")
-	clValue(t, "late after the replacement", res, err, "late v2")
+	peertest.Value(t, "late after the replacement", res, err, "late v2")
 
 	// The catalogs list each token once.
 	if err := d.Provide("last", &clSvc{name: "last"}); err != nil {
@@ -369,24 +283,24 @@ func TestClientsProvideTwiceReplaces(t *testing.T) {
 		t.Fatalf("the client's catalog = %v, want %v", got, want)
 	}
 	// A later client gets the replaced services in its handshake.
-	later := clDial(ctx, t, d, nil)
+	later := peertest.Dial(ctx, t, d, "cl", nil)
 	if got := later.Providers(); !slices.Equal(got, want) {
 		t.Fatalf("a later client's catalog = %v, want %v", got, want)
 	}
 	res, err = later.Service("svc").Call(ctx, "who")
-	clValue(t, "svc for a later client", res, err, "third")
+	peertest.Value(t, "svc for a later client", res, err, "third")
 }
 
 // Options.Metadata adds fields to the daemon's identity; the standard
 // keys are refused.
 func TestClientsDaemonMetadata(t *testing.T) {
 	t.Parallel()
-	ctx := clCtx(t)
-	d := clNew(t, daemon.Options{AppID: "meta", Instance: "blue", Metadata: map[string]any{"region": "eu", "weight": 3.0, "tags": []any{"a", "b"}}})
+	ctx := peertest.Ctx(t)
+	d := peertest.NewDaemon(t, daemon.Options{AppID: "meta", Instance: "blue", Metadata: map[string]any{"region": "eu", "weight": 3.0, "tags": []any{"a", "b"}}})
 	if err := d.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	c := clDial(ctx, t, d, nil)
+	c := peertest.Dial(ctx, t, d, "cl", nil)
 	id := c.Daemon()
 	for k, want := range map[string]any{"context": "node-ipc-daemon", "appId": "meta", "instance": "blue", "pid": float64(os.Getpid()), "region": "eu", "weight": 3.0} {
 		if got := protocol.Get(id, k); got != want {
@@ -404,11 +318,7 @@ func TestClientsDaemonMetadata(t *testing.T) {
 		t.Errorf("d.Identity() region = %v", got)
 	}
 
-	dir, err := os.MkdirTemp("/tmp", "nxl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := peertest.SocketDir(t)
 	for _, tc := range []struct {
 		name   string
 		opts   daemon.Options

@@ -64,7 +64,8 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	denyCall := fs.String("deny-call", "", "a provided token whose policy refuses every call")
 	denyConnect := fs.String("deny-connect-if", "", "KEY=VALUE: refuse daemons whose identity field KEY is VALUE")
 	policyLog := fs.Bool("policy-log", false, "log every call the daemon makes here")
-	meta := fs.String("meta", "", "JSON object of extra identity fields")
+	var meta metaValue
+	fs.Var(&meta, "meta", "JSON object of extra identity fields")
 	callTimeout := fs.Duration("call-timeout", 0, "call timeout (0: 5 s default, -1ns: none)")
 	connectTo := fs.String("connect-to", "", "comma-separated APP/INSTANCE targets for select and multicast")
 	if err := fs.Parse(args); err != nil {
@@ -79,14 +80,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	if *tokenEnv != "" {
 		opts.Token = os.Getenv(*tokenEnv)
 	}
-	if *meta != "" {
-		m, err := metaFlag(*meta)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 64
-		}
-		opts.Metadata = m
-	}
+	opts.Metadata = meta.m
 	for _, tok := range strings.FieldsFunc(*provide, func(r rune) bool { return r == ',' }) {
 		p := client.Provided{Token: tok, Service: &demo.Worker{AppID: *clientApp}}
 		if tok == *denyCall {

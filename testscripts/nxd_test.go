@@ -46,7 +46,8 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	late := fs.String("late", "", "SERVICE:MS provide a service later")
 	refuseLegacy := fs.Bool("refuse-legacy", false, "refuse core 0.x clients")
 	groups := fs.String("groups", "", "comma-separated groups in the identity")
-	meta := fs.String("meta", "", "JSON object of extra identity fields")
+	var meta metaValue
+	fs.Var(&meta, "meta", "JSON object of extra identity fields")
 	denyIdentity := fs.String("deny-identity", "", "KEY=VALUE: refuse clients whose identity field KEY is VALUE")
 	callTimeout := fs.Duration("call-timeout", 0, "call timeout toward clients (0: 5 s default, -1ns: none)")
 	if err := fs.Parse(args); err != nil {
@@ -55,14 +56,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	opts := &daemon.Options{AppID: *app, Instance: *instance, SocketPath: *socket,
 		RefuseLegacy: *refuseLegacy, CallTimeout: *callTimeout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
-	if *meta != "" {
-		m, err := metaFlag(*meta)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 64
-		}
-		opts.Metadata = m
-	}
+	opts.Metadata = meta.m
 	if *groups != "" {
 		opts.Groups = strings.Split(*groups, ",")
 	}

@@ -75,7 +75,17 @@ func observedObject(obs session.Observed) *protocol.Object {
 		"pid", float64(obs.PID), "uid", float64(obs.UID), "gid", float64(obs.GID))
 }
 
-// metaFlag parses a --meta flag: a JSON object of extra identity fields.
+// metaValue is a --meta flag: a JSON object of extra identity fields.
+type metaValue struct{ m map[string]any }
+
+func (v *metaValue) String() string { return "" }
+
+func (v *metaValue) Set(s string) (err error) {
+	v.m, err = metaFlag(s)
+	return err
+}
+
+// metaFlag parses a JSON object of identity fields.
 func metaFlag(s string) (map[string]any, error) {
 	v, err := protocol.DecodeJSON(protocol.Raw(s))
 	if err != nil {

@@ -107,7 +107,7 @@
 import fs from "node:fs";
 import { Nexus, Token, nexus as defaultNexus, configureNexusLogger, LogLevel } from "@nexus-js/core";
 import { usingNodeIpcClient, NodeIpcAddress } from "@nexus-js/node-ipc";
-import { whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
+import { counterObject, whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const opts = {};
@@ -270,14 +270,7 @@ function worker(token, nexus) {
     },
     makeCounter(start) {
       called("makeCounter", [start]);
-      const obj = {
-        value: start,
-        increment() {
-          obj.value += 1;
-          return obj.value;
-        },
-      };
-      return nexus.ref(obj);
+      return nexus.ref(counterObject(start));
     },
     async slow(ms) {
       called("slow", [ms]);

@@ -57,7 +57,7 @@
 //   so `proxy.x = v` throws TypeError in strict code; only ref proxies SET)
 import { nexus, Token } from "@nexus-js/core";
 import { usingNodeIpcDaemon, NodeIpcAddress } from "@nexus-js/node-ipc";
-import { whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
+import { counterObject, whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -110,14 +110,7 @@ const demo = {
     counter = v;
   },
   makeCounter(start) {
-    const obj = {
-      value: start,
-      increment() {
-        obj.value += 1;
-        return obj.value;
-      },
-    };
-    return nexus.ref(obj);
+    return nexus.ref(counterObject(start));
   },
   async sleep(ms) {
     await sleep(ms);

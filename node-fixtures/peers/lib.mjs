@@ -23,6 +23,19 @@ import { Token } from "@nexus-js/core";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// counterObject is the object behind makeCounter in both peers: {value,
+// increment()}, handed out with nexus.ref.
+export function counterObject(start) {
+  const obj = {
+    value: start,
+    increment() {
+      obj.value += 1;
+      return obj.value;
+    },
+  };
+  return obj;
+}
+
 // canon: JSON with sorted object keys, for comparisons.
 export function canon(v) {
   if (Array.isArray(v)) return `[${v.map(canon).join(",")}]`;
