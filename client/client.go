@@ -406,7 +406,7 @@ func FromContext(ctx context.Context) *Client {
 	return c
 }
 
-func (c *Client) addProviders(ps []string) {
+func (c *Client) addProviders(ps []string) error {
 	c.mu.Lock()
 	for _, p := range ps {
 		if !c.provided[p] {
@@ -416,6 +416,7 @@ func (c *Client) addProviders(ps []string) {
 	}
 	c.mu.Unlock()
 	c.changes.Notify()
+	return nil
 }
 
 // daemonUpdate applies the daemon's IDENTITY_UPDATE and asks CanConnect
@@ -425,7 +426,9 @@ func (c *Client) daemonUpdate(raw protocol.Raw) error {
 	if err != nil {
 		return err
 	}
-	c.daemon.Merge(u)
+	if _, _, err := c.daemon.MergeBounded(u, session.MaxPeerIdentity); err != nil {
+		return err
+	}
 	c.changes.Notify()
 	if c.policy.CanConnect != nil && !provider.SafeBool(func() bool { return c.policy.CanConnect(c) }) {
 		return errcode.New(errcode.AuthConnectDenied, "the daemon's identity update was denied by the client's policy")

@@ -3,6 +3,8 @@ package client_test
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/internal/peertest"
 	"github.com/nexus-interop/nexus-go/protocol"
+	"github.com/nexus-interop/nexus-go/session"
 )
 
 type pinger struct{ name string }
@@ -145,5 +148,26 @@ func TestPoolUpdateIdentityAndProvide(t *testing.T) {
 	c := two.Conns()[0]
 	if got := c.Providers(); len(got) != 1 || got[0] != "late" {
 		t.Errorf("the later session's READY providers: %v", got)
+	}
+}
+
+// TestDaemonIdentityBounded: a daemon whose IDENTITY_UPDATEs make its
+// identity bigger than session.MaxPeerIdentity is disconnected by the
+// client, which holds no more of it.
+func TestDaemonIdentityBounded(t *testing.T) {
+	t.Parallel()
+	ctx := peertest.Ctx(t)
+	d := peertest.Daemon(t, daemon.Options{AppID: "big"})
+	c := peertest.Dial(ctx, t, d, "big", nil)
+	for i := 0; i < 3 && c.Err() == nil; i++ {
+		d.UpdateIdentity(map[string]any{"k" + strconv.Itoa(i): strings.Repeat("v", session.MaxPeerIdentity/2)})
+	}
+	select {
+	case <-c.Done():
+		if !errors.Is(c.Err(), errcode.ProtocolError) {
+			t.Fatalf("session ended with %v, want E_PROTOCOL_ERROR inside E_CONN_CLOSED", c.Err())
+		}
+	case <-ctx.Done():
+		t.Fatal("the client kept a daemon identity past MaxPeerIdentity")
 	}
 }

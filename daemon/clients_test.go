@@ -183,7 +183,7 @@ func clAnnounced(ctx context.Context, t *testing.T, d *daemon.Daemon) (<-chan []
 		t.Fatal(err)
 	}
 	ch := make(chan []string, 64)
-	s := session.New(nc, fr, session.Config{OnProviders: func(ps []string) { ch <- slices.Clone(ps) }})
+	s := session.New(nc, fr, session.Config{OnProviders: func(ps []string) error { ch <- slices.Clone(ps); return nil }})
 	t.Cleanup(func() { s.Close() })
 	// Once the daemon lists the session (its catalog has "raw"), every
 	// later Provide is announced to it exactly once.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -78,6 +79,14 @@ type Options struct {
 	// make the daemon hold a big frame; 0 means 64 KiB. A bigger frame
 	// closes the connection.
 	MaxHandshakeFrame int
+	// MaxClientProviders bounds the services one client may announce
+	// (HANDSHAKE_READY and PROVIDER_AVAILABLE together): a client that
+	// announces more is disconnected, so that a client cannot make the
+	// daemon hold a catalog without bound. 0 means
+	// DefaultMaxClientProviders (1024). A client's IDENTITY_UPDATEs are
+	// bounded by MaxHandshakeFrame the same way: one that makes its
+	// identity bigger than that, encoded, disconnects it.
+	MaxClientProviders int
 	// MaxPending bounds the connections in pre-auth or handshake: with
 	// MaxPending of them, the daemon accepts no more until one finishes
 	// (new ones wait in the socket's backlog). With MaxHandshakeFrame it
@@ -129,10 +138,12 @@ const NoCallTimeout = session.NoCallTimeout
 // DefaultConnBudget is Options.ConnBudget's default.
 const DefaultConnBudget = 32 << 20
 
-// Defaults of Options.MaxHandshakeFrame and Options.MaxPending.
+// Defaults of Options.MaxHandshakeFrame, MaxPending and
+// MaxClientProviders.
 const (
-	DefaultMaxHandshakeFrame = 64 << 10
-	DefaultMaxPending        = 256
+	DefaultMaxClientProviders = 1024
+	DefaultMaxHandshakeFrame  = 64 << 10
+	DefaultMaxPending         = 256
 )
 
 // DefaultShutdownTimeout is Serve's drain time when
@@ -165,7 +176,8 @@ type Conn struct {
 	identity *session.Identity
 	mu       sync.Mutex
 	sess     *session.Conn
-	provided []string // the client's catalog: READY's list, then PROVIDER_AVAILABLE
+	provided []string        // the client's catalog: READY's list, then PROVIDER_AVAILABLE
+	has      map[string]bool // the tokens in provided
 }
 
 // Identity returns the client's identity metadata ({context:
@@ -187,18 +199,32 @@ func (c *Conn) Providers() []string {
 func (c *Conn) Provides(token string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Contains(c.provided, token)
+	return c.has[token]
 }
 
-func (c *Conn) addProviders(ps []string) {
+func (c *Conn) addProviders(ps []string) error {
 	c.mu.Lock()
 	for _, p := range ps {
-		if !slices.Contains(c.provided, p) {
-			c.provided = append(c.provided, p)
+		if c.has[p] {
+			continue
 		}
+		if len(c.provided) >= c.d.maxClientProviders() {
+			c.mu.Unlock()
+			return errcode.New(errcode.ProtocolError, "the client announced more than "+strconv.Itoa(c.d.maxClientProviders())+" providers (Options.MaxClientProviders)")
+		}
+		c.has[p] = true
+		c.provided = append(c.provided, p)
 	}
 	c.mu.Unlock()
 	c.d.changes.Notify()
+	return nil
+}
+
+func (d *Daemon) maxClientProviders() int {
+	if d.opts.MaxClientProviders > 0 {
+		return d.opts.MaxClientProviders
+	}
+	return DefaultMaxClientProviders
 }
 
 // Service returns a handle on the client's service with this token id,
@@ -453,7 +479,11 @@ func (d *Daemon) setup(nc *net.UnixConn) {
 	nc.SetDeadline(time.Time{})
 	fr.SetMax(maxFrame)
 	c.peer = peer
-	c.provided = slices.Clone(peer.Providers)
+	c.has = map[string]bool{}
+	if err := c.addProviders(peer.Providers); err != nil {
+		d.log.Info("handshake failed", "pid", c.observed.PID, "err", err)
+		return
+	}
 
 	d.mu.Lock()
 	if d.closed {
@@ -532,7 +562,13 @@ func (d *Daemon) identityUpdate(c *Conn, raw protocol.Raw) error {
 	if err != nil {
 		return err
 	}
-	c.identity.Merge(u)
+	max := d.opts.MaxHandshakeFrame
+	if max <= 0 {
+		max = DefaultMaxHandshakeFrame
+	}
+	if _, _, err := c.identity.MergeBounded(u, max); err != nil {
+		return err
+	}
 	d.changes.Notify()
 	if d.opts.Policy.CanConnect != nil && !provider.SafeBool(func() bool { return d.opts.Policy.CanConnect(c) }) {
 		d.log.Info("identity update refused by policy", "pid", c.observed.PID)

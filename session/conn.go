@@ -125,8 +125,9 @@ type Config struct {
 	// session ends.
 	BaseContext context.Context
 	// OnProviders is called (from the reader goroutine; it must not block)
-	// when the peer announces late providers.
-	OnProviders func(providers []string)
+	// when the peer announces late providers. Returning an error closes
+	// the session.
+	OnProviders func(providers []string) error
 	// Authorize, if set, is asked before every incoming call (to a service or
 	// a resource) is run, on the call's goroutine; an error is sent back as
 	// the ERR. The daemon's CanCall policy hooks in here.

@@ -73,6 +73,44 @@ func (i *Identity) Merge(updates *protocol.Object) (prev, next *protocol.Object)
 	return prev, next
 }
 
+// MaxPeerIdentity bounds what a peer's IDENTITY_UPDATEs can make its
+// identity grow to, encoded (unless its handshake already sent a bigger
+// one): updates add keys, and a peer that keeps adding them must not make
+// this side hold an identity without bound.
+const MaxPeerIdentity = 64 << 10
+
+// MergeBounded is Merge for a peer's updates: when the merged identity,
+// encoded, is over max bytes and over the identity before, it is
+// E_PROTOCOL_ERROR and the identity is unchanged.
+func (i *Identity) MergeBounded(updates *protocol.Object, max int) (prev, next *protocol.Object, err error) {
+	i.mu.Lock()
+	before := i.cur
+	i.mu.Unlock()
+	candidate := NewIdentity(before)
+	_, next = candidate.Merge(updates)
+	size, err := encodedSize(next)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size > max {
+		if old, _ := encodedSize(before); size > old {
+			return nil, nil, errcode.New(errcode.ProtocolError, "IDENTITY_UPDATE makes the peer's identity "+strconv.Itoa(size)+" bytes, over the limit of "+strconv.Itoa(max))
+		}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	prev, i.cur = i.cur, next
+	return prev, next, nil
+}
+
+func encodedSize(o *protocol.Object) (int, error) {
+	if o == nil {
+		return 0, nil
+	}
+	b, err := protocol.AppendJSON(nil, o)
+	return len(b), err
+}
+
 // DecodeIdentityUpdate decodes the updates of an IDENTITY_UPDATE, which
 // must be an object (E_PROTOCOL_ERROR otherwise).
 func DecodeIdentityUpdate(raw protocol.Raw) (*protocol.Object, error) {

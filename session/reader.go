@@ -120,7 +120,9 @@ func (c *Conn) dispatch(p protocol.Packet) error {
 		c.local.remove(x.ResourceID)
 	case *protocol.ProviderAvailablePacket:
 		if c.cfg.OnProviders != nil {
-			c.cfg.OnProviders(x.Providers)
+			if err := c.cfg.OnProviders(x.Providers); err != nil {
+				return err
+			}
 		}
 	case *protocol.IdentityUpdatePacket:
 		if c.cfg.OnIdentityUpdate != nil {
