@@ -192,7 +192,7 @@ func (c *Conn) Identity() *protocol.Object { return c.identity.Get() }
 func (c *Conn) Providers() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.provided)
+	return append([]string{}, c.provided...)
 }
 
 // Provides reports whether the client's catalog holds token.
