@@ -1,6 +1,7 @@
 package testscripts
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,8 @@ import (
 //	    [--meta JSON] [--deny-identity KEY=VALUE] [--call-timeout D]
 //	    [--refuse-legacy] [--groups a,b]   (these three: Go daemon only)
 //
-// Its "admin" service has stats() and provide(name), which provides a
+// Its "admin" service has stats(), waitConns(n) (stats once there are n
+// connections) and provide(name), which provides a
 // service "name" with hello() at once (a late provider on demand); its
 // "hub" service makes the daemon act toward its clients (select,
 // multicast, selectCallback, selectRef, peers, updateIdentity, get, set:
@@ -83,7 +85,7 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	provideLate := func(name string) error {
 		return d.Provide(name, map[string]any{"hello": func() string { return "hello from " + name }})
 	}
-	d.Provide("admin", map[string]any{"provide": provideLate, "stats": func() map[string]int {
+	stats := func() map[string]int {
 		st := map[string]int{"conns": 0, "inflight": 0, "resources": 0, "goroutines": runtime.NumGoroutine()}
 		for _, c := range d.Conns() {
 			st["conns"]++
@@ -91,7 +93,23 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 			st["resources"] += c.Session().Resources()
 		}
 		return st
-	}})
+	}
+	d.Provide("admin", map[string]any{"provide": provideLate, "stats": stats,
+		// waitConns(n): stats once the daemon has n connections (a
+		// client that just died may not be gone yet), or an error after
+		// 10 s.
+		"waitConns": func(ctx context.Context, n int) (map[string]int, error) {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			for len(d.Conns()) != n {
+				select {
+				case <-ctx.Done():
+					return stats(), fmt.Errorf("%d connections, want %d", len(d.Conns()), n)
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			return stats(), nil
+		}})
 	d.Provide("hub", hub(d))
 	if err := d.Listen(); err != nil {
 		fmt.Fprintln(stderr, err)
