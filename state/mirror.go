@@ -63,6 +63,7 @@ type Mirror[S any] struct {
 	status    Status
 	state     any
 	actions   map[string]*remote.Ref
+	order     []string // the actions in the init's order
 	unsub     *remote.Ref
 	listeners map[int]func(Update)
 	nextID    int
@@ -78,8 +79,15 @@ type Mirror[S any] struct {
 // store is shut down), a subscribe that answers before its init is
 // E_STORE_PROTOCOL, ctx's end is E_STORE_CONNECT ("Store subscribe
 // handshake timed out."), the session's end E_STORE_DISCONNECTED.
-func Connect[S any](ctx context.Context, svc *remote.Service) (*Mirror[S], error) {
+//
+// listeners are subscribed (see Subscribe) before the subscribe call, so
+// that they see the init and every update after it.
+func Connect[S any](ctx context.Context, svc *remote.Service, listeners ...func(Update)) (*Mirror[S], error) {
 	m := &Mirror[S]{svc: svc, status: Status{Kind: Initializing}, listeners: map[int]func(Update){}}
+	for _, f := range listeners {
+		m.listeners[m.nextID] = f
+		m.nextID++
+	}
 	onSync := func(ctx context.Context, env *protocol.Object) error { return m.onSync(env) }
 	_, err := svc.Call(ctx, "subscribe", onSync)
 	if err != nil {
@@ -123,6 +131,7 @@ func (m *Mirror[S]) onSync(env *protocol.Object) error {
 				k, v := acts.At(i)
 				if r, ok := remote.AsRef(v); ok {
 					m.actions[k] = r
+					m.order = append(m.order, k)
 				}
 			}
 		}
@@ -275,15 +284,12 @@ func (m *Mirror[S]) Subscribe(f func(Update)) (cancel func()) {
 	}
 }
 
-// Actions returns the names of the host's exposed actions.
+// Actions returns the names of the host's exposed actions, in the order
+// of its init.
 func (m *Mirror[S]) Actions() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]string, 0, len(m.actions))
-	for k := range m.actions {
-		out = append(out, k)
-	}
-	return out
+	return append([]string(nil), m.order...)
 }
 
 // Act runs the host's action name with args and returns its result; the

@@ -166,12 +166,12 @@ func (s *Store[S]) end(sub *subscriber, reason string, cause error) {
 func terminalError(cause error) *protocol.Object {
 	e := protocol.NewObject("name", "NexusStoreDisconnectedError", "code", string(errcode.StoreDisconnected), "message", "Store is disconnected.")
 	if cause != nil {
-		c := protocol.NewObject("code", string(errcode.CodeOf(cause)), "message", cause.Error())
+		c := protocol.NewObject("code", string(errcode.CodeOf(cause)), "message", errcode.MessageOf(cause))
 		var re *protocol.RemoteError
 		if errors.As(cause, &re) {
 			c = protocol.NewObject("name", re.Name, "code", re.Code, "message", re.Message)
 		}
-		e.Set("message", cause.Error())
+		e.Set("message", errcode.MessageOf(cause))
 		e.Set("cause", c)
 	}
 	return e

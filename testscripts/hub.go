@@ -9,6 +9,7 @@ import (
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/remote"
+	"github.com/nexus-interop/nexus-go/state"
 )
 
 // hub is the "hub" service of the Go test daemon: through it a test (a
@@ -83,6 +84,30 @@ func hub(d *daemon.Daemon) map[string]any {
 		},
 		"updateIdentity": func(updates *protocol.Object) (bool, error) {
 			return true, d.UpdateIdentity(updates)
+		},
+		// mirror(token, where, action, args): the daemon mirrors the store
+		// a client provides (state.Connect), runs action (unless null),
+		// and returns {status, version, state, result} of its mirror.
+		"mirror": func(ctx context.Context, token string, where any, action any, args []any) (any, error) {
+			s, err := d.Select(ctx, token, &remote.SelectOptions{Where: whereSpec(where)})
+			if err != nil {
+				return nil, err
+			}
+			m, err := state.Connect[any](ctx, s)
+			if err != nil {
+				return nil, err
+			}
+			defer m.Destroy()
+			var result any
+			if name, ok := action.(string); ok {
+				res, err := m.Act(ctx, name, args...)
+				if err != nil {
+					return nil, err
+				}
+				result = res.Value()
+			}
+			st := m.Status()
+			return protocol.NewObject("status", st.Kind, "version", float64(st.Version), "state", m.Raw(), "result", result), nil
 		},
 		"get": func(ctx context.Context, token, prop string) (any, error) {
 			s, err := sel(ctx, token, nil, nil)

@@ -117,6 +117,10 @@ var (
 	demoTimeout     = flagSpec{name: "timeout", value: "DURATION", help: "timeout of the whole demo (default 10s; exit 124 when it ends)"}
 	monitorListen   = flagSpec{name: "listen", value: "PATH", help: "socket path to listen on", required: true}
 	monitorUpstream = flagSpec{name: "upstream", value: "PATH", help: "daemon socket to forward to", required: true}
+	watchJSON       = flagSpec{name: "json", help: "print one JSON object per delivery: {\"type\",\"version\",\"state\"} (terminal: \"reason\" instead of \"state\")"}
+	watchCount      = flagSpec{name: "count", value: "N", help: "exit 0 once N deliveries are printed (the initial state is the first)"}
+	watchReady      = flagSpec{name: "ready-file", value: "FILE", help: "create FILE once subscribed and the initial state is printed (for scripts that act next)"}
+	watchTimeout    = flagSpec{name: "timeout", value: "DURATION", help: "timeout of connecting and subscribing (default 10s; exit 124 when it ends); the watch itself runs until stopped"}
 )
 
 // connFlags are the flags of every command that connects to a daemon.
@@ -136,8 +140,14 @@ func init() {
 			flags: connFlags, run: runCall},
 		{name: "get", args: "TARGET SERVICE PATH", summary: "read a property and print it as JSON", flags: connFlags, run: runGet},
 		{name: "set", args: "TARGET SERVICE PATH VALUE", summary: "write a property (VALUE as for call's ARG)", flags: connFlags, run: runSet},
-		{name: "serve", summary: "run a Go daemon with the built-in demo service",
-			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). Connections, refusals and errors are logged on stderr, and\nevery call too with --log-level debug. Clients of core 1.x and 0.x (node-ipc 0.3.x) are\nboth served unless --refuse-legacy is given. SIGINT or SIGTERM stops the daemon: the\nsocket is removed at once, calls in flight get --timeout to finish.",
+		{name: "watch", args: "TARGET STORE", summary: "print a Nexus State store's state as it changes",
+			help:  "Mirrors the store served under the token id STORE (as connectNexusStore does) and prints\nthe initial state, then what each change moved (v3  count: 2 → 5), and a last line when\nthe host ends the subscription (v3  terminal: provider-shutdown). --json prints every\ndelivery as one line, {\"type\":\"init\"|\"snapshot\"|\"terminal\",\"version\":N,\"state\":{...}},\na terminal with \"reason\" instead of \"state\". Exit status: 1 when the store ends the\nsubscription (after printing it), 2 when the connection is lost, 0 on SIGINT or SIGTERM\n(after unsubscribing) or once --count deliveries are printed. --timeout bounds connecting\nand subscribing only.",
+			flags: append([]flagSpec{watchJSON, watchCount, watchReady}, socketFlag, tokenFlag, appIDFlag, watchTimeout), run: runWatch},
+		{name: "store", args: "TARGET STORE [ACTION [ARG...]]", summary: "print a Nexus State store's state, or run one of its actions",
+			help:  "Subscribes to the store served under the token id STORE, prints its state as JSON (as call\nprints results) or, given ACTION, runs that action with the ARGs (written as for call) and\nprints its result, then unsubscribes. An action that throws is status 1, E_STORE_ACTION with the\nerror it threw as the cause. --timeout bounds the whole command.",
+			flags: connFlags, run: runStore},
+		{name: "serve", summary: "run a Go daemon with the built-in demo service and demo store",
+			help:  "The service \"demo\" has echo(x), add(a, b), callback(fn, n), fail(code, message), the\nproperty counter, makeCounter(start) (a reference with increment() and value),\nsleep(ms) and whoami(). The Nexus State store \"demo-store\" holds {\"count\":0,\"label\":\"demo\"}\nwith the actions increment(n) (returns the new count), rename(label) and fail() (throws\nE_DEMO): try it with nexusctl watch and nexusctl store, or any Node connectNexusStore.\nConnections, refusals and errors are logged on stderr, and every call too with\n--log-level debug. Clients of core 1.x and 0.x (node-ipc 0.3.x) are both served unless\n--refuse-legacy is given. SIGINT or SIGTERM stops the daemon: demo-store ends its\nsubscriptions (terminal provider-shutdown, each acknowledged or 5s), then the socket\nis removed and calls in flight get --timeout to finish.",
 			flags: []flagSpec{serveApp, serveInstance, serveSocket, serveToken, serveLogLevel, serveNoLegacy, serveTimeout}, run: runServe},
 		{name: "monitor", summary: "proxy a socket and print the decoded traffic",
 			help:  "Listens on --listen and forwards every connection to --upstream unchanged, printing\nboth directions decoded: pre-auth lines (tokens masked), handshakes, calls, replies\nand payload placeholders. --json prints one JSON object per message. It runs until\nSIGINT or SIGTERM; the clients bring their own tokens, timeouts and identities.",

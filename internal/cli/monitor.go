@@ -27,9 +27,15 @@ type printer struct {
 	onEmit func(typ string) // if set, called after each message is written
 }
 
-var typeColors = map[string]string{"APPLY": "36", "GET": "36", "SET": "36", "RES": "32", "ERR": "31", "HANDSHAKE_REJECT": "31"}
+var typeColors = map[string]string{"STATE": "35", "APPLY": "36", "GET": "36", "SET": "36", "RES": "32", "ERR": "31", "HANDSHAKE_REJECT": "31"}
 
 func (p *printer) emit(conn int, dir, kind, typ, text string, raw any) {
+	p.emitState(conn, dir, kind, typ, text, raw, nil)
+}
+
+// emitState is emit; with --json, a Nexus State delivery's summary (if
+// not nil) is its "state" field.
+func (p *printer) emitState(conn int, dir, kind, typ, text string, raw any, delivery *protocol.Object) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.onEmit != nil {
@@ -37,6 +43,9 @@ func (p *printer) emit(conn int, dir, kind, typ, text string, raw any) {
 	}
 	if p.json {
 		o := protocol.NewObject("conn", conn, "dir", dir, "kind", kind, "type", typ, "text", text)
+		if delivery != nil {
+			o.Set("state", delivery)
+		}
 		if raw != nil {
 			o.Set("packet", raw)
 		}
@@ -136,6 +145,12 @@ func (s *stream) frame(body []byte) {
 	if err != nil {
 		s.p.emit(s.conn, s.dir, "packet", "UNDECODABLE", err.Error(), raw)
 		return
+	}
+	if a, ok := pk.(*protocol.ApplyPacket); ok {
+		if d := stateDeliveryOf(a); d != nil {
+			s.p.emitState(s.conn, s.dir, "packet", "STATE", "id="+a.MessageID().String()+" "+d.text(), raw, d.summary())
+			return
+		}
 	}
 	s.p.emit(s.conn, s.dir, "packet", pk.Type().String(), describePacket(pk), raw)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nexus-interop/nexus-go/compat"
+	"github.com/nexus-interop/nexus-go/internal/jsonform"
 	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/session"
 )
@@ -142,6 +143,9 @@ func describePacket(p protocol.Packet) string {
 	case *protocol.SetPacket:
 		return id + " " + pathOf(x.Callee) + " = " + prettyRaw(x.Value, false)
 	case *protocol.ApplyPacket:
+		if d := stateDeliveryOf(x); d != nil {
+			return id + " " + d.text()
+		}
 		args := "()"
 		if x.Args != nil {
 			if v, err := protocol.DecodeArgs(x.Args); err == nil {
@@ -164,7 +168,7 @@ func describePacket(p protocol.Packet) string {
 	case *protocol.BatchPacket:
 		parts := make([]string, len(x.Calls))
 		for i, c := range x.Calls {
-			parts[i] = c.Type().String() + " " + describePacket(c)
+			parts[i] = packetType(c) + " " + describePacket(c)
 		}
 		return id + " [" + strings.Join(parts, "; ") + "]"
 	case *protocol.HandshakeReqPacket:
@@ -201,4 +205,110 @@ func providerList(ps []string) string {
 		return " (no providers)"
 	}
 	return " providers=" + strings.Join(ps, ",")
+}
+
+// packetType is the packet's type as the monitor prints it: STATE for a
+// Nexus State delivery, else the packet type.
+func packetType(p protocol.Packet) string {
+	if a, ok := p.(*protocol.ApplyPacket); ok && stateDeliveryOf(a) != nil {
+		return "STATE"
+	}
+	return p.Type().String()
+}
+
+// stateDelivery is a Nexus State delivery seen on the wire: a store's
+// call of a mirror's onSync callback with an init, snapshot or terminal.
+type stateDelivery struct {
+	typ, instance string
+	version       any // the delivery's version (lastKnownVersion for a terminal)
+	state         any
+	actions       []string
+	reason        string
+}
+
+// stateDeliveryOf recognises an APPLY of a callback whose one argument
+// is an object with "type" init, snapshot or terminal and a string
+// "storeInstanceId"; nil for any other packet.
+func stateDeliveryOf(a *protocol.ApplyPacket) *stateDelivery {
+	if a.Callee.ResourceID == "" || len(a.Callee.Path) != 0 || a.Args == nil {
+		return nil
+	}
+	args, err := protocol.DecodeArgs(a.Args)
+	if err != nil || len(args) != 1 {
+		return nil
+	}
+	env, ok := args[0].(*protocol.Object)
+	if !ok {
+		return nil
+	}
+	typ, _ := protocol.Get(env, "type").(string)
+	instance, ok := protocol.Get(env, "storeInstanceId").(string)
+	if !ok || (typ != "init" && typ != "snapshot" && typ != "terminal") {
+		return nil
+	}
+	d := &stateDelivery{typ: typ, instance: instance, version: protocol.Get(env, "version"), state: protocol.Get(env, "state")}
+	switch typ {
+	case "init":
+		d.actions = []string{}
+		if acts, ok := protocol.Get(env, "actions").(*protocol.Object); ok {
+			d.actions = acts.Keys()
+		}
+	case "terminal":
+		d.version, d.state = protocol.Get(env, "lastKnownVersion"), nil
+		d.reason, _ = protocol.Get(env, "reason").(string)
+	}
+	return d
+}
+
+// text is the delivery as the monitor prints it:
+//
+//	init store=1a2b3c4d v0 state={count: 0} actions=increment,fail
+//	snapshot v3 state={count: 5}
+//	terminal v3 reason=provider-shutdown
+func (d *stateDelivery) text() string {
+	v := "v" + pretty(d.version)
+	if n, ok := d.version.(float64); ok {
+		v = "v" + compat.FormatNumber(n)
+	}
+	switch d.typ {
+	case "init":
+		id := d.instance
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		return "init store=" + id + " " + v + " state=" + pretty(d.state) + " actions=" + strings.Join(d.actions, ",")
+	case "snapshot":
+		return "snapshot " + v + " state=" + pretty(d.state)
+	}
+	return "terminal " + v + " reason=" + firstNonEmpty(d.reason, "(none)")
+}
+
+// summary is the delivery for the monitor's --json "state" field, with
+// the state in nexusctl's JSON form.
+func (d *stateDelivery) summary() *protocol.Object {
+	o := protocol.NewObject("type", d.typ, "storeInstanceId", d.instance, "version", d.version)
+	switch d.typ {
+	case "init":
+		o.Set("state", jsonValue(d.state))
+		o.Set("actions", toAny(d.actions))
+	case "snapshot":
+		o.Set("state", jsonValue(d.state))
+	case "terminal":
+		o.Set("reason", d.reason)
+	}
+	return o
+}
+
+// jsonValue is v in nexusctl's JSON form (Map, Set, BigInt, undefined and
+// references as tagged objects), as a value to encode.
+func jsonValue(v any) any {
+	b, err := jsonform.Format(v)
+	if err != nil {
+		return nil
+	}
+	out, err := protocol.DecodeJSON(b)
+	if err != nil {
+		return nil
+	}
+	return out
 }

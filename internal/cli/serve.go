@@ -51,12 +51,24 @@ func runServe(e *env) int {
 		return e.fail(err)
 	}
 	d.Provide("demo", &demo.Service{})
+	store := demo.NewStore(nil)
+	d.Provide(demo.StoreToken, store.Service())
 	if err := d.Listen(); err != nil {
 		return e.fail(err)
 	}
 	fmt.Fprintf(e.stdout, "serving %s/%s on %s (service: demo)\n", app, protocol.Get(d.Identity(), "instance"), d.Path())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sig, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// On SIGINT or SIGTERM the store ends its subscriptions first
+	// (terminal provider-shutdown, while the mirrors' sessions are still
+	// up), then the daemon shuts down.
+	ctx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
+	closeStore := context.AfterFunc(sig, func() {
+		store.Close()
+		shutdown()
+	})
+	defer closeStore()
 	if err := d.Serve(ctx); err != nil {
 		return e.fail(err)
 	}
