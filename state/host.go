@@ -146,6 +146,13 @@ func (s *Store[S]) State() S {
 	return s.state
 }
 
+// Subscribers returns the number of live subscriptions.
+func (s *Store[S]) Subscribers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
 // Version returns the current version (one per change, published or not).
 func (s *Store[S]) Version() int64 {
 	s.mu.Lock()

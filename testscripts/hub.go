@@ -86,10 +86,11 @@ func hub(d *daemon.Daemon) map[string]any {
 			return true, d.UpdateIdentity(updates)
 		},
 		// mirror(token, where, action, args): the daemon mirrors the store
-		// a client provides (state.Connect), runs action (unless null),
+		// a client provides (state.Connect; it waits up to 10 s for such a
+		// client), runs action (unless null),
 		// and returns {status, version, state, result} of its mirror.
 		"mirror": func(ctx context.Context, token string, where any, action any, args []any) (any, error) {
-			s, err := d.Select(ctx, token, &remote.SelectOptions{Where: whereSpec(where)})
+			s, err := d.Select(ctx, token, &remote.SelectOptions{Where: whereSpec(where), Wait: true, WaitTimeout: 10 * time.Second})
 			if err != nil {
 				return nil, err
 			}

@@ -27,14 +27,15 @@ import (
 //	nxc [--app A] [--instance I] [--socket P] [--token-env V] [--timeout D]
 //	    [--client-app ID] [--provide TOKEN,...] [--deny-call TOKEN]
 //	    [--deny-connect-if KEY=VALUE] [--policy-log] [--meta JSON]
-//	    [--call-timeout D] [--connect-to APP/INST,...] COMMAND ...
+//	    [--call-timeout D] [--connect-to APP/INST,...] [--provide-store] COMMAND ...
 //
 // --provide makes the client provide services with the worker surface
 // (internal/demo.Worker) from the handshake on; --deny-call gives one of
 // them a policy that refuses every call; --deny-connect-if refuses
 // daemons whose identity field KEY is VALUE (at the ACK and on every
 // IDENTITY_UPDATE); --policy-log logs "CANCALL <service> <op> <path>" for
-// every call the daemon makes here; --connect-to opens sessions with
+// every call the daemon makes here; --provide-store provides the demo
+// store (internal/demo.NewStore) as "demo-store"; --connect-to opens sessions with
 // these targets in a pool (for select, multicast).
 //
 // Besides the request commands (info, call, get, set, callback, ref,
@@ -68,6 +69,7 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&meta, "meta", "JSON object of extra identity fields")
 	callTimeout := fs.Duration("call-timeout", 0, "call timeout (0: 5 s default, -1ns: none)")
 	connectTo := fs.String("connect-to", "", "comma-separated APP/INSTANCE targets for select and multicast")
+	provideStore := fs.Bool("provide-store", false, "provide the demo store demo-store to the daemon")
 	if err := fs.Parse(args); err != nil {
 		return 64
 	}
@@ -87,6 +89,11 @@ func nxcMain(args []string, stdout, stderr io.Writer) int {
 			p.CanCall = func(*client.Client, string, []string, session.Op) bool { return false }
 		}
 		opts.Services = append(opts.Services, p)
+	}
+	if *provideStore {
+		store := demo.NewStore(nil)
+		defer store.Close()
+		opts.Services = append(opts.Services, client.Provided{Token: demo.StoreToken, Service: store.Service()})
 	}
 	if *denyConnect != "" {
 		deny := identityDenial(*denyConnect)

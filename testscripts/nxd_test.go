@@ -10,12 +10,14 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/internal/demo"
 	"github.com/nexus-interop/nexus-go/session"
+	"github.com/nexus-interop/nexus-go/state"
 )
 
 // nxd is the Go daemon as a test command, with the same flags and services
@@ -24,6 +26,7 @@ import (
 //	nxd --app APP [--instance NAME] [--socket PATH] [--token-env VAR]
 //	    [--deny-connect] [--deny-call SERVICE] [--late SERVICE:MS]
 //	    [--meta JSON] [--deny-identity KEY=VALUE] [--call-timeout D]
+//	    [--store [--publish-window D] [--max-pending N] [--delivery-timeout D]]
 //	    [--refuse-legacy] [--groups a,b]   (these three: Go daemon only)
 //
 // Its "admin" service has stats(), waitConns(n) (stats once there are n
@@ -31,7 +34,10 @@ import (
 // service "name" with hello() at once (a late provider on demand); its
 // "hub" service makes the daemon act toward its clients (select,
 // multicast, selectCallback, selectRef, peers, updateIdentity, get, set:
-// see hub.go), as the hub of peers/daemon.mjs does.
+// see hub.go), as the hub of peers/daemon.mjs does. With --store it also
+// hosts the demo store "demo-store" (internal/demo.NewStore) and a service
+// "storectl" with state(), waitSubscribers(n), add(n), burst(n), revoke()
+// and close().
 //
 // It prints "READY <socket path>" once listening and stops on SIGINT or
 // SIGTERM (removing the socket file).
@@ -52,6 +58,10 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&meta, "meta", "JSON object of extra identity fields")
 	denyIdentity := fs.String("deny-identity", "", "KEY=VALUE: refuse clients whose identity field KEY is VALUE")
 	callTimeout := fs.Duration("call-timeout", 0, "call timeout toward clients (0: 5 s default, -1ns: none)")
+	hostStore := fs.Bool("store", false, "host the demo store demo-store (and the service storectl)")
+	publishWindow := fs.Duration("publish-window", 0, "the store's publish window (0: 200 ms)")
+	maxPending := fs.Int("max-pending", 0, "the store's unacknowledged deliveries per subscriber (0: 32)")
+	deliveryTimeout := fs.Duration("delivery-timeout", 0, "the store's delivery deadline (0: 5 s)")
 	if err := fs.Parse(args); err != nil {
 		return 64
 	}
@@ -111,6 +121,47 @@ func nxdMain(args []string, stdout, stderr io.Writer) int {
 			return stats(), nil
 		}})
 	d.Provide("hub", hub(d))
+	if *hostStore {
+		var revoked atomic.Bool
+		store := demo.NewStore(&state.Options[demo.StoreState]{PublishWindow: *publishWindow, MaxPending: *maxPending, DeliveryTimeout: *deliveryTimeout,
+			Authorize: func(context.Context) bool { return !revoked.Load() }})
+		defer store.Close()
+		d.Provide(demo.StoreToken, store.Service())
+		// storectl: the host's side of the demo store.
+		d.Provide("storectl", map[string]any{
+			"state": func() demo.StoreState { return store.State() },
+			// waitSubscribers(n): once the store has n subscribers (an
+			// error after 10 s).
+			"waitSubscribers": func(ctx context.Context, n int) (int, error) {
+				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				for store.Subscribers() != n {
+					select {
+					case <-ctx.Done():
+						return store.Subscribers(), fmt.Errorf("%d subscribers, want %d", store.Subscribers(), n)
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+				return n, nil
+			},
+			"add": func(n float64) error {
+				return store.Update(func(s *demo.StoreState) { s.Count += n })
+			},
+			"burst": func(n int) error {
+				for range n {
+					if err := store.Update(func(s *demo.StoreState) { s.Count++ }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			// revoke: policy stops allowing every subscriber (terminal
+			// authorization-revoked) and later subscribes.
+			"revoke": func() bool { revoked.Store(true); store.Revalidate(); return true },
+			// close: terminal provider-shutdown to every mirror.
+			"close": func() bool { store.Close(); return true },
+		})
+	}
 	if err := d.Listen(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

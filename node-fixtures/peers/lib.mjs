@@ -130,3 +130,45 @@ export async function callMulticast(proxy, path, args, expects) {
   for await (const item of res) items.push(item);
   return items;
 }
+
+// LISTEN_WARNING is the exact text core 1.2.0's Transport.safeListen prints
+// through console.warn when the endpoint has no listen method (every node-ipc
+// client). installListenWarning(mode) applies a --listen-warning value as
+// client.mjs does: "filter" drops exactly that console.warn text, "stub" is
+// left to the caller (give cfg.endpoint.implementation a listen that does
+// nothing), undefined changes nothing; anything else exits 64.
+export const LISTEN_WARNING = "Nexus DEV: `listen` called on an endpoint that does not support it.";
+export function installListenWarning(mode) {
+  if (mode === "filter") {
+    const warn = console.warn;
+    console.warn = (...args) => {
+      if (args.length === 1 && args[0] === LISTEN_WARNING) return;
+      warn.apply(console, args);
+    };
+  } else if (mode !== undefined && mode !== "stub") {
+    console.error(`unknown --listen-warning ${mode}`);
+    process.exit(64);
+  }
+}
+
+// waitConnected: resolve once inst (a client with target in its connectTo)
+// has a ready connection whose selected target is target (same appId and
+// instance); throws E_SERVICE_ACQUISITION_TIMEOUT after ms.
+export async function waitConnected(inst, target, ms = 5000) {
+  await inst.ready();
+  const key = (t) => `${t?.appId}/${t?.instance ?? "default"}`;
+  const until = Date.now() + ms;
+  for (;;) {
+    if ((await probeConnections(inst)).some(({ connection }) => connection?.selected && key(connection.selected) === key(target)))
+      return;
+    if (Date.now() > until)
+      throw Object.assign(new Error(`not connected to ${key(target)}`), { code: "E_SERVICE_ACQUISITION_TIMEOUT" });
+    await sleep(20);
+  }
+}
+
+// isInvocationContext: the object core 1.2.0 appends as the last argument of
+// a call into a service that has the nexus.service.invoke.start hook (State
+// bindings do), also for calls of resources that service handed out.
+export const isInvocationContext = (v) =>
+  typeof v === "object" && v !== null && "sourceConnectionId" in v && "sourceIdentity" in v && "localIdentity" in v && "platform" in v;
