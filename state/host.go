@@ -73,12 +73,15 @@ type Store[S any] struct {
 	timer     *time.Timer // the publish window, nil when closed
 	closed    bool
 	wg        sync.WaitGroup // deliveries in flight
+	ctx       context.Context
+	cancel    context.CancelFunc // Close abandons the snapshots in flight
 }
 
 // New returns a store holding initial; register its actions with Action
 // before providing it.
 func New[S any](initial S, opts *Options[S]) *Store[S] {
 	s := &Store[S]{state: initial, instance: newInstanceID(), actions: map[string]reflect.Value{}, subs: map[*subscriber]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -276,8 +279,8 @@ func safeAuthorize(f func(context.Context) bool, ctx context.Context) (ok bool) 
 
 // Close ends every subscription with provider-shutdown (their mirrors
 // become disconnected) and refuses later subscribes and actions with
-// E_STORE_DISCONNECTED; it waits for the terminal deliveries (each
-// bounded by DeliveryTimeout).
+// E_STORE_DISCONNECTED. Snapshots still in flight are abandoned; Close
+// waits for the terminal deliveries (each bounded by DeliveryTimeout).
 func (s *Store[S]) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -286,6 +289,7 @@ func (s *Store[S]) Close() {
 		return
 	}
 	s.closed = true
+	s.cancel()
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexus-interop/nexus-go/client"
 	"github.com/nexus-interop/nexus-go/daemon"
 	"github.com/nexus-interop/nexus-go/errcode"
 	"github.com/nexus-interop/nexus-go/internal/leakcheck"
 	"github.com/nexus-interop/nexus-go/internal/peertest"
+	"github.com/nexus-interop/nexus-go/protocol"
 	"github.com/nexus-interop/nexus-go/state"
 )
 
@@ -132,5 +134,65 @@ func TestAuthorizationRevokedAndUnsubscribe(t *testing.T) {
 		t.Fatalf("refused subscribe: %v", err)
 	}
 	m1.Destroy()
+	store.Close()
+}
+
+// TestStuckSubscriberCutOff: a subscriber that acknowledges nothing after
+// its init is cut off once MaxPending deliveries wait (terminal
+// source-disconnected), and a healthy mirror of the same store gets every
+// change meanwhile.
+func TestStuckSubscriberCutOff(t *testing.T) {
+	t.Parallel()
+	ctx := peertest.Ctx(t)
+	store := demoStore(&state.Options[demo]{PublishWindow: time.Millisecond, MaxPending: 2, DeliveryTimeout: time.Hour})
+	d := peertest.Daemon(t, daemon.Options{AppID: "st"})
+	d.Provide("demo-store", store.Service())
+	c := peertest.Dial(ctx, t, d, "st", &client.Options{CallTimeout: client.NoCallTimeout})
+	healthy, err := state.Connect[demo](ctx, c.Service("demo-store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer healthy.Destroy()
+	unblock := make(chan struct{})
+	defer close(unblock)
+	terminal := make(chan string, 1)
+	stuck := func(ctx context.Context, env *protocol.Object) error {
+		switch protocol.Get(env, "type") {
+		case "init":
+			return nil
+		case "terminal":
+			terminal <- protocol.Get(env, "reason").(string)
+			return nil
+		}
+		select { // never acknowledged while the test runs
+		case <-unblock:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	if _, err := c.Service("demo-store").Call(ctx, "subscribe", stuck); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.Subscribers(); n != 2 {
+		t.Fatalf("%d subscribers", n)
+	}
+	for i := 1; ; i++ {
+		store.Update(func(d *demo) { d.Count = float64(i) })
+		waitFor(ctx, t, healthy, "healthy mirror", func(st state.Status) bool { return st.Version == int64(i) })
+		if store.Subscribers() == 1 {
+			break // the stuck one was cut off
+		}
+		if i > 10 {
+			t.Fatal("the stuck subscriber was never cut off")
+		}
+	}
+	select {
+	case reason := <-terminal:
+		if reason != state.ReasonSourceDisconnected {
+			t.Fatalf("terminal reason %q", reason)
+		}
+	case <-ctx.Done():
+		t.Fatal("no terminal delivery to the stuck subscriber")
+	}
 	store.Close()
 }

@@ -69,9 +69,14 @@ func (s *Store[S]) subscribe(ctx context.Context, call *session.Call, cb *sessio
 	return protocol.Undefined{}, nil
 }
 
-// call delivers env to the subscriber, bounded by DeliveryTimeout.
+// call delivers env to the subscriber, bounded by DeliveryTimeout (and,
+// for init and snapshots, by Close).
 func (s *Store[S]) call(sub *subscriber, env *protocol.Object) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.DeliveryTimeout)
+	parent := s.ctx
+	if protocol.Get(env, "type") == "terminal" {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, s.opts.DeliveryTimeout)
 	defer cancel()
 	_, err := sub.cb.Call(ctx, nil, env)
 	return err

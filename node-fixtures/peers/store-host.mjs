@@ -39,8 +39,9 @@
 //   --snapshot-count-only  snapshot projection (s) => ({count}) instead of
 //                     (s) => ({count, label})
 //   --expose A,B      only these actions are remote (bindNexusStore's expose;
-//                     default all four). The mirror's actions object then
-//                     lacks the others (calling one is a TypeError there)
+//                     default all four). The init's actions then lack the
+//                     others (store-mirror.mjs act prints "error E_NO_ACTION
+//                     no action NAME"); unexposed state changes still publish
 //   --deny-after N    core 1.2.0 never produces the terminal reason
 //                     "authorization-revoked" (it is only in the schema), so
 //                     this host synthesizes it: a subscriber's first N action
