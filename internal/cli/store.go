@@ -26,6 +26,22 @@ import (
 // (Raw), never assigned to a Go type.
 type mirror = state.Mirror[any]
 
+// dialStore dials the command's target and subscribes to the store named
+// token; on failure it prints why, closes what it opened and returns a nil
+// mirror and the exit status.
+func (e *env) dialStore(token string) (*conn, *mirror, int) {
+	c, _, code := e.dial()
+	if c == nil {
+		return nil, nil, code
+	}
+	m, code := e.connectStore(c.ctx, c, token)
+	if m == nil {
+		c.close()
+		return nil, nil, code
+	}
+	return c, m, ExitOK
+}
+
 // connectStore subscribes to the store named token over c, bounded by
 // ctx. It prints what went wrong and returns the exit status on failure.
 func (e *env) connectStore(ctx context.Context, c *conn, token string) (*mirror, int) {
@@ -87,15 +103,11 @@ func runStore(e *env) int {
 	if !ok {
 		return ExitUsage
 	}
-	c, _, code := e.dial()
-	if c == nil {
-		return code
-	}
-	defer c.close()
-	m, code := e.connectStore(c.ctx, c, token)
+	c, m, code := e.dialStore(token)
 	if m == nil {
 		return code
 	}
+	defer c.close()
 	defer m.Destroy()
 	if action == "" {
 		return e.printValue(m.Raw())
@@ -171,15 +183,11 @@ func runWatch(e *env) int {
 		}
 		count = n
 	}
-	c, _, code := e.dial()
-	if c == nil {
-		return code
-	}
-	defer c.close()
-	m, code := e.connectStore(c.ctx, c, token)
+	c, m, code := e.dialStore(token)
 	if m == nil {
 		return code
 	}
+	defer c.close()
 	// From here on nothing is bounded by --timeout, and SIGINT or SIGTERM
 	// ends the watch (before, they end the process).
 	c.cancel()

@@ -107,7 +107,7 @@
 import fs from "node:fs";
 import { Nexus, Token, nexus as defaultNexus, configureNexusLogger, LogLevel } from "@nexus-js/core";
 import { usingNodeIpcClient, NodeIpcAddress } from "@nexus-js/node-ipc";
-import { counterObject, whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
+import { toForm, counterObject, whereMatcher, keyValue, invoke, callMulticast, probeConnections, sleep, waitFile } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const opts = {};
@@ -193,21 +193,6 @@ function configureClient(inst, o) {
   inst.configure(cfg);
 }
 
-// The JSON-friendly form shared with Go's internal/jsonform.
-function toForm(v) {
-  if (v === undefined) return { $undefined: true };
-  if (typeof v === "bigint") return { $bigint: v.toString() };
-  if (v instanceof Map) return { $map: [...v.entries()].map(([k, x]) => [toForm(k), toForm(x)]) };
-  if (v instanceof Set) return { $set: [...v.values()].map(toForm) };
-  if (typeof v === "function") return { $ref: "proxy" };
-  if (Array.isArray(v)) return v.map(toForm);
-  if (v && typeof v === "object") {
-    const o = {};
-    for (const k of Object.keys(v)) o[k] = toForm(v[k]);
-    return o;
-  }
-  return v;
-}
 function fromForm(v) {
   if (Array.isArray(v)) return v.map(fromForm);
   if (v && typeof v === "object") {

@@ -172,3 +172,19 @@ export async function waitConnected(inst, target, ms = 5000) {
 // bindings do), also for calls of resources that service handed out.
 export const isInvocationContext = (v) =>
   typeof v === "object" && v !== null && "sourceConnectionId" in v && "sourceIdentity" in v && "localIdentity" in v && "platform" in v;
+
+// The JSON-friendly form shared with Go's internal/jsonform.
+export function toForm(v) {
+  if (v === undefined) return { $undefined: true };
+  if (typeof v === "bigint") return { $bigint: v.toString() };
+  if (v instanceof Map) return { $map: [...v.entries()].map(([k, x]) => [toForm(k), toForm(x)]) };
+  if (v instanceof Set) return { $set: [...v.values()].map(toForm) };
+  if (typeof v === "function") return { $ref: "proxy" };
+  if (Array.isArray(v)) return v.map(toForm);
+  if (v && typeof v === "object") {
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = toForm(v[k]);
+    return o;
+  }
+  return v;
+}

@@ -99,7 +99,7 @@
 import { nexus, Token } from "@nexus-js/core";
 import { createStoreToken, connectNexusStore } from "@nexus-js/core/state";
 import { usingNodeIpcClient, usingNodeIpcDaemon, NodeIpcAddress } from "@nexus-js/node-ipc";
-import { whereMatcher, parseLoose, sleep, waitFile, installListenWarning } from "./lib.mjs";
+import { toForm, whereMatcher, parseLoose, sleep, waitFile, installListenWarning } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const opts = {};
@@ -131,17 +131,6 @@ const where = opts.where !== undefined ? whereMatcher(JSON.parse(opts.where)) : 
 const token = createStoreToken(opts.token ?? "demo-store");
 
 // Output. ---------------------------------------------------------------------
-function toForm(v) {
-  if (v === undefined) return { $undefined: true };
-  if (typeof v === "bigint") return { $bigint: v.toString() };
-  if (Array.isArray(v)) return v.map(toForm);
-  if (v && typeof v === "object") {
-    const o = {};
-    for (const k of Object.keys(v)) o[k] = toForm(v[k]);
-    return o;
-  }
-  return v;
-}
 const print = (v) => console.log(JSON.stringify(toForm(v)));
 
 function statusLine(mirror) {
