@@ -118,6 +118,18 @@ func TestStoreAndWatch(t *testing.T) {
 		code     int
 		out, err string
 	}
+	// waitReady waits for watch's --ready-file.
+	waitReady := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("watch never became ready")
+			}
+		}
+	}
 	done := make(chan result, 1)
 	go func() {
 		var out, errb bytes.Buffer
@@ -126,14 +138,7 @@ func TestStoreAndWatch(t *testing.T) {
 		code := Run([]string{"watch", "--socket", sock, "demo-store", "--count", "3", "--ready-file", ready, "--timeout", "5s"}, nil, &out, &errb)
 		done <- result{code, out.String(), errb.String()}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("watch never became ready")
-		}
-	}
+	waitReady()
 	if got := run(0, "store", "demo-store", "increment", "2"); got != "2\n" {
 		t.Errorf("increment: %q", got)
 	}
@@ -156,14 +161,7 @@ func TestStoreAndWatch(t *testing.T) {
 		code := Run([]string{"watch", "--json", "--socket", sock, "demo-store", "--ready-file", ready}, nil, &out, &errb)
 		done <- result{code, out.String(), errb.String()}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("watch never became ready")
-		}
-	}
+	waitReady()
 	store.Close()
 	r = <-done
 	const wantJSON = `{"type":"init","version":2,"state":{"count":2,"label":"x"}}` + "\n" + `{"type":"terminal","version":2,"reason":"provider-shutdown"}` + "\n"
